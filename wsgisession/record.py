@@ -1,0 +1,73 @@
+"""The stored record: a session's data plus its cookie, in express-session's
+JSON shape, and the date format that shape uses.
+
+A record is the dict handed to :meth:`Store.set`::
+
+    {"cookie": {"originalMaxAge": 3600000, "expires": "2030-01-01T00:00:00.000Z",
+                "httpOnly": true, "path": "/"},
+     "views": 3}
+
+``originalMaxAge`` is in milliseconds and ``expires`` an ISO-8601 UTC string
+with milliseconds, as JavaScript's ``Date.prototype.toJSON`` writes it, so
+sessions are shared with Node applications that use the same store.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+#: The record key that holds the cookie; users may not set it.
+COOKIE_KEY = "cookie"
+
+Record = dict[str, Any]
+
+
+def format_js_date(value: datetime) -> str:
+    """Write ``value`` as JavaScript's ``Date.toJSON`` does:
+    ``2030-01-01T00:00:00.000Z``."""
+    value = value.astimezone(timezone.utc)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def parse_js_date(value: str) -> datetime:
+    """Read an ISO-8601 date as JavaScript writes it, as an aware UTC datetime.
+
+    :raises ValueError: when ``value`` is not an ISO-8601 date.
+    """
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def record_expiry(record: Record) -> float | None:
+    """The Unix time at which ``record`` expires, or ``None`` when its cookie
+    has no expiry (a browser-session cookie) or the record has no cookie.
+
+    Stores use this to honour expiry. An unreadable ``expires`` counts as
+    already expired, so a corrupt record is never served.
+    """
+    cookie = record.get(COOKIE_KEY)
+    if not isinstance(cookie, dict):
+        return None
+    expires = cookie.get("expires")
+    if expires is None:
+        return None
+    if isinstance(expires, str):
+        try:
+            return parse_js_date(expires).timestamp()
+        except ValueError:
+            return 0.0
+    return 0.0
+
+
+def is_expired(record: Record, now: float | None = None) -> bool:
+    """Whether ``record``'s cookie expiry has passed."""
+    expiry = record_expiry(record)
+    if expiry is None:
+        return False
+    return expiry <= (time.time() if now is None else now)

@@ -1,0 +1,275 @@
+"""One request's session: loading or creating it, the store operations a
+:class:`Session` delegates, and applying :mod:`wsgisession.policy`'s
+decisions when the headers go out and when the response ends."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, Literal
+
+from werkzeug.http import parse_cookie
+
+from .cookie import CookieOptions, SessionCookie
+from .errors import SessionError, StoreError
+from .policy import (
+    CookieAction,
+    SessionState,
+    StoreAction,
+    cookie_action,
+    should_set_cookie,
+    store_action,
+)
+from .record import COOKIE_KEY, Record
+from .response import Headers, add_vary
+from .session import ENVIRON_ID_KEY, ENVIRON_KEY, Session, encode_data
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+
+    from .middleware import SessionMiddleware
+
+logger = logging.getLogger("wsgisession")
+
+# A cookie value longer than browsers store is not ours.
+_MAX_COOKIE_VALUE = 4096
+
+
+def _short(sid: str | None) -> str:
+    # Session ids are bearer credentials: log only enough to correlate.
+    return "-" if sid is None else sid[:6] + "…"
+
+
+class RequestSession:
+    """One request's session: loads or creates it, carries out its store
+    operations, and applies the decisions of :mod:`wsgisession.policy` when
+    the headers go out and when the response ends."""
+
+    __slots__ = (
+        "middleware",
+        "environ",
+        "options",
+        "cookie_sent",
+        "cookie_id",
+        "original_id",
+        "original_data",
+        "saved",
+        "session",
+        "destroyed",
+        "_touched",
+        "_secure",
+    )
+
+    def __init__(
+        self, middleware: SessionMiddleware, environ: WSGIEnvironment, options: CookieOptions
+    ) -> None:
+        self.middleware = middleware
+        self.environ = environ
+        self.options = options
+        self.destroyed = False
+        self._touched = False
+        self._secure: bool | None = None
+        self.saved: tuple[str, str] | None = None
+        value = self._read_cookie()
+        self.cookie_sent = value is not None
+        self.cookie_id = None if value is None else self._verify(value)
+        record = None
+        if self.cookie_id is not None:
+            record = self._load(self.cookie_id)
+            if record is None:
+                logger.debug("session %s not found in the store", _short(self.cookie_id))
+        if record is None or self.cookie_id is None:
+            self.session = self._generate()
+        else:
+            self.session = self._inflate(self.cookie_id, record)
+            if not middleware.lifecycle.resave:
+                self.saved = (self.session._id, self.original_data)
+        environ[ENVIRON_KEY] = self.session
+        environ[ENVIRON_ID_KEY] = self.session._id
+
+    @property
+    def secure_request(self) -> bool:
+        if self._secure is None:
+            self._secure = self.middleware.is_secure(self.environ)
+        return self._secure
+
+    # Loading and creating.
+
+    def _read_cookie(self) -> str | None:
+        try:
+            value = parse_cookie(self.environ).get(self.middleware.name)
+        except UnicodeError:
+            logger.debug("cookie header is not UTF-8; ignoring it")
+            return None
+        return value
+
+    def _verify(self, value: str) -> str | None:
+        if len(value) > _MAX_COOKIE_VALUE:
+            logger.debug("session cookie is %d characters long; ignoring it", len(value))
+            return None
+        sid = self.middleware.signer.unsign(value)
+        if sid is None:
+            logger.debug("session cookie is unsigned or its signature is invalid")
+        return sid
+
+    def _load(self, sid: str) -> Record | None:
+        record = self.middleware.call_store("get", sid)
+        if record is not None and not isinstance(record, dict):
+            raise StoreError(
+                type(self.middleware.store).__name__,
+                "get",
+                f"returned {type(record).__name__}, not a dict",
+            )
+        return record
+
+    def _new_id(self) -> str:
+        sid = self.middleware.genid(self.environ)
+        if not isinstance(sid, str):
+            raise TypeError(f"genid must return a str, not {type(sid).__name__}")
+        if not sid:
+            raise ValueError("genid returned an empty session id")
+        return sid
+
+    def _new_cookie(self) -> SessionCookie:
+        return SessionCookie.from_options(self.options, secure_request=self.secure_request)
+
+    def _generate(self) -> Session:
+        sid = self._new_id()
+        logger.debug("new session %s", _short(sid))
+        self.original_id = sid
+        self.original_data = "{}"
+        return Session(sid, {}, self._new_cookie(), self)
+
+    def _split(self, record: Record, operation: str) -> tuple[dict[str, Any], SessionCookie]:
+        cookie_json = record.get(COOKIE_KEY)
+        try:
+            if not isinstance(cookie_json, dict):
+                raise ValueError("it has no 'cookie' object")
+            cookie = SessionCookie.from_json(cookie_json)
+        except ValueError as error:
+            raise StoreError(
+                type(self.middleware.store).__name__,
+                operation,
+                f"returned a malformed session record: {error}",
+            ) from error
+        return {k: v for k, v in record.items() if k != COOKIE_KEY}, cookie
+
+    def _inflate(self, sid: str, record: Record) -> Session:
+        data, cookie = self._split(record, "get")
+        logger.debug("loaded session %s", _short(sid))
+        self.original_id = sid
+        self.original_data = encode_data(data)
+        return Session(sid, data, cookie, self)
+
+    # The operations a Session delegates here (SessionOwner).
+
+    def _check_alive(self, action: str) -> None:
+        if self.destroyed:
+            raise SessionError(f"cannot {action} a session that was destroyed")
+
+    def save(self, session: Session) -> None:
+        self._check_alive("save")
+        self._write(session)
+
+    def reload(self, session: Session) -> None:
+        self._check_alive("reload")
+        record = self._load(session._id)
+        if record is None:
+            raise SessionError("cannot reload the session: it is no longer in the store")
+        data, cookie = self._split(record, "get")
+        session._replace(session._id, data, cookie)
+        self.saved = (session._id, encode_data(data))
+
+    def regenerate(self, session: Session, keep_data: bool) -> None:
+        self._check_alive("regenerate")
+        self.middleware.call_store("destroy", session._id)
+        sid = self._new_id()
+        logger.debug("regenerated session %s as %s", _short(session._id), _short(sid))
+        session._replace(sid, session._data if keep_data else {}, self._new_cookie())
+        self.environ[ENVIRON_ID_KEY] = sid
+
+    def destroy(self, session: Session) -> None:
+        if self.destroyed:
+            return
+        logger.debug("destroying session %s", _short(session._id))
+        self.middleware.call_store("destroy", session._id)
+        self.destroyed = True
+        if self.environ.get(ENVIRON_KEY) is session:
+            self.environ[ENVIRON_KEY] = None
+
+    def _write(self, session: Session) -> None:
+        data = session._encoded_data()
+        logger.debug("saving session %s", _short(session._id))
+        self.middleware.call_store("set", session._id, session._record())
+        self.saved = (session._id, data)
+
+    # The end of the request.
+
+    def _state(self) -> SessionState:
+        session = self.session
+        current = self.environ.get(ENVIRON_KEY)
+        if self.destroyed:
+            presence: Literal["present", "unset", "destroyed"] = "destroyed"
+        elif current is session:
+            presence = "present"
+        elif current is None:
+            presence = "unset"
+        else:
+            raise TypeError(
+                "environ['wsgisession'] must be the request's Session or None, not"
+                f" {type(current).__name__}"
+            )
+        if not self._touched and presence == "present":
+            self._touched = True
+            session._cookie.touch()
+        return SessionState(
+            cookie_id=self.cookie_id,
+            original_id=self.original_id,
+            original_data=self.original_data,
+            saved=self.saved,
+            id=session._id,
+            data=session._encoded_data() if presence == "present" else self.original_data,
+            has_expiry=session._cookie.expires is not None,
+            presence=presence,
+        )
+
+    def on_headers(self, headers: Headers, state: SessionState | None = None) -> None:
+        """Add the session cookie and ``Vary`` to the response headers."""
+        if state is None:
+            state = self._state()
+        cookie = self.session._cookie
+        lifecycle = self.middleware.lifecycle
+        action = cookie_action(
+            state,
+            lifecycle,
+            cookie_sent=self.cookie_sent,
+            secure_cookie=cookie.sends_secure,
+            secure_request=cookie.sends_secure and self.secure_request,
+        )
+        name = self.middleware.name
+        if action is CookieAction.SET:
+            logger.debug("set-cookie for session %s", _short(state.id))
+            headers.append(
+                ("Set-Cookie", cookie.to_header(name, self.middleware.signer.sign(state.id)))
+            )
+        elif action is CookieAction.CLEAR:
+            logger.debug("clearing the cookie of session %s", _short(state.id))
+            headers.append(("Set-Cookie", cookie.to_clearing_header(name)))
+        elif cookie.sends_secure and should_set_cookie(state, lifecycle):
+            logger.debug("not sending a secure cookie over an insecure request")
+        if action is not CookieAction.NOTHING or self.session._accessed:
+            add_vary(headers, "Cookie")
+
+    def on_end(self, headers: Headers | None) -> None:
+        """Decide the cookie if the headers are still to go, then write the store."""
+        state = self._state()
+        if headers is not None:
+            self.on_headers(headers, state)
+        action = store_action(state, self.middleware.lifecycle)
+        if action is StoreAction.SAVE:
+            self._write(self.session)
+        elif action is StoreAction.TOUCH:
+            logger.debug("touching session %s", _short(state.id))
+            self.middleware.call_store("touch", state.id, self.session._record())
+        elif action is StoreAction.DESTROY:
+            logger.debug("destroying unset session %s", _short(state.id))
+            self.middleware.call_store("destroy", state.id)

@@ -1,0 +1,84 @@
+"""The interface every session store implements."""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+from collections.abc import Iterator
+
+from ..errors import StoreError
+from ..record import COOKIE_KEY, Record
+
+#: How long a record whose cookie has no expiry lives in a store, in seconds.
+DEFAULT_TTL = 86400
+
+
+class Store(abc.ABC):
+    """Where sessions live between requests.
+
+    Records are JSON-able dicts in express-session's shape (see
+    :mod:`wsgisession.record`). A store honours expiry on every read: a record
+    whose cookie ``expires`` has passed is never returned, and a record without
+    one lives for the store's default TTL.
+
+    Subclasses implement :meth:`get`, :meth:`set` and :meth:`destroy`, and
+    should implement :meth:`touch` with the cheapest operation the backend has.
+    :meth:`all`, :meth:`clear` and :meth:`length` are optional. Failures are
+    raised as :class:`~wsgisession.StoreError` chained from the driver's error;
+    :meth:`errors` does that conversion.
+    """
+
+    @abc.abstractmethod
+    def get(self, sid: str) -> Record | None:
+        """The record stored for ``sid``, or ``None`` when missing or expired."""
+
+    @abc.abstractmethod
+    def set(self, sid: str, record: Record) -> None:
+        """Store ``record`` for ``sid``, replacing any earlier one. A record
+        whose expiry has already passed is removed instead."""
+
+    @abc.abstractmethod
+    def destroy(self, sid: str) -> None:
+        """Remove ``sid``; no error when it is missing."""
+
+    def touch(self, sid: str, record: Record) -> None:
+        """Extend the expiry of ``sid`` to that of ``record``'s cookie.
+
+        The default reads the stored record, replaces its cookie and writes it
+        back; a missing or expired ``sid`` is left alone. Stores override it
+        with something cheaper, such as Redis ``EXPIRE``.
+        """
+        stored = self.get(sid)
+        if stored is not None:
+            stored[COOKIE_KEY] = record[COOKIE_KEY]
+            self.set(sid, stored)
+
+    def all(self) -> dict[str, Record]:
+        """Every unexpired record, keyed by session id (optional)."""
+        raise NotImplementedError(f"{type(self).__name__} does not support all()")
+
+    def clear(self) -> None:
+        """Remove every session (optional)."""
+        raise NotImplementedError(f"{type(self).__name__} does not support clear()")
+
+    def length(self) -> int:
+        """The number of unexpired sessions (optional; defaults to ``len(all())``)."""
+        return len(self.all())
+
+    @contextlib.contextmanager
+    def errors(self, operation: str) -> Iterator[None]:
+        """Turn any exception raised inside the block into a
+        :class:`~wsgisession.StoreError` naming this store and ``operation``.
+
+        ::
+
+            def get(self, sid):
+                with self.errors("get"):
+                    return self._client.get(sid)
+        """
+        try:
+            yield
+        except StoreError:
+            raise
+        except Exception as error:
+            raise StoreError(type(self).__name__, operation) from error

@@ -1,0 +1,122 @@
+"""An in-process store for tests and single-process servers."""
+
+from __future__ import annotations
+
+import heapq
+import json
+import math
+import threading
+import time
+
+from ..record import COOKIE_KEY, Record, record_expiry
+from .base import DEFAULT_TTL, Store
+
+
+class MemoryStore(Store):
+    """Sessions in a dict of this process, as JSON strings.
+
+    Like express-session's MemoryStore it keeps each record as a JSON string,
+    so requests never share mutable objects, and it behaves as the real
+    backends do. Unlike it, it cannot grow without bound: every record
+    expires (at its cookie's ``expires``, or ``ttl`` seconds after it was last
+    written when it has none), and expired records are pruned as new ones are
+    written, in O(log n) per write. It is thread-safe.
+
+    Its sessions are not shared between processes: with several workers use
+    :class:`SQLiteStore` or :class:`RedisStore`.
+
+    :param ttl: seconds a record without a cookie expiry lives.
+    """
+
+    def __init__(self, *, ttl: float = DEFAULT_TTL) -> None:
+        if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
+            raise TypeError(f"MemoryStore option 'ttl' must be seconds, not {ttl!r}")
+        if not (math.isfinite(ttl) and ttl > 0):
+            raise ValueError(f"MemoryStore option 'ttl' must be positive, not {ttl!r}")
+        self.ttl = float(ttl)
+        self._lock = threading.Lock()
+        # sid -> (expires at, JSON); the heap holds (expires at, sid) and may
+        # hold stale pairs for records since rewritten, which pruning skips.
+        self._entries: dict[str, tuple[float, str]] = {}
+        self._expiries: list[tuple[float, str]] = []
+
+    def _expires_at(self, record: Record, now: float) -> float:
+        expiry = record_expiry(record)
+        return now + self.ttl if expiry is None else expiry
+
+    def _write(self, sid: str, expires_at: float, encoded: str, now: float) -> None:
+        # Called with the lock held.
+        self._prune(now)
+        if expires_at <= now:
+            self._entries.pop(sid, None)
+            return
+        self._entries[sid] = (expires_at, encoded)
+        heapq.heappush(self._expiries, (expires_at, sid))
+
+    def _prune(self, now: float) -> None:
+        # Called with the lock held.
+        expiries, entries = self._expiries, self._entries
+        while expiries and expiries[0][0] <= now:
+            _, sid = heapq.heappop(expiries)
+            entry = entries.get(sid)
+            if entry is not None and entry[0] <= now:
+                del entries[sid]
+        if len(expiries) > 2 * len(entries) + 64:
+            self._expiries = [(entry[0], sid) for sid, entry in entries.items()]
+            heapq.heapify(self._expiries)
+
+    def get(self, sid: str) -> Record | None:
+        now = time.time()
+        with self._lock:
+            entry = self._entries.get(sid)
+            if entry is None:
+                return None
+            if entry[0] <= now:
+                del self._entries[sid]
+                return None
+        record: Record = json.loads(entry[1])
+        return record
+
+    def set(self, sid: str, record: Record) -> None:
+        encoded = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+        now = time.time()
+        expires_at = self._expires_at(record, now)
+        with self._lock:
+            self._write(sid, expires_at, encoded, now)
+
+    def destroy(self, sid: str) -> None:
+        with self._lock:
+            self._entries.pop(sid, None)
+
+    def touch(self, sid: str, record: Record) -> None:
+        now = time.time()
+        with self._lock:
+            entry = self._entries.get(sid)
+        if entry is None or entry[0] <= now:
+            return
+        stored: Record = json.loads(entry[1])
+        stored[COOKIE_KEY] = record[COOKIE_KEY]
+        encoded = json.dumps(stored, separators=(",", ":"), ensure_ascii=False)
+        expires_at = self._expires_at(stored, now)
+        with self._lock:
+            # A request that wrote the session meanwhile holds newer data.
+            if self._entries.get(sid) is entry:
+                self._write(sid, expires_at, encoded, now)
+
+    def all(self) -> dict[str, Record]:
+        now = time.time()
+        with self._lock:
+            self._prune(now)
+            entries = list(self._entries.items())
+        return {sid: json.loads(encoded) for sid, (expiry, encoded) in entries if expiry > now}
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._expiries.clear()
+
+    def length(self) -> int:
+        now = time.time()
+        with self._lock:
+            self._prune(now)
+            return sum(1 for expiry, _ in self._entries.values() if expiry > now)
