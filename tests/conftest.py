@@ -157,7 +157,6 @@ def store() -> RecordingStore:
     return RecordingStore()
 
 
-
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     """With ``WSGISESSION_REQUIRE_ALL=1`` (``.ci/run`` sets it) a skipped test

@@ -27,6 +27,9 @@ _SAMESITE_VALUES = ("lax", "strict", "none", "auto")
 _PRIORITY_VALUES = ("low", "medium", "high")
 # Characters that would break out of a Set-Cookie attribute.
 _UNSAFE_ATTRIBUTE = re.compile(r"[\x00-\x20;\x7f]")
+# A path is compared with the request path as it is, so it must be plain ASCII
+# (Node's cookie package refuses anything else too).
+_UNSAFE_PATH = re.compile(r"[^\x21-\x7e]|;")
 # Express users reach for the camelCase names; say what to use instead.
 _EXPRESS_NAMES = {
     "maxAge": "max_age",
@@ -48,7 +51,7 @@ def _seconds(name: str, value: object) -> float | None:
     if value is None:
         return None
     if isinstance(value, timedelta):
-        return value.total_seconds()
+        return _in_range(name, value.total_seconds())
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(
             f"cookie option {name!r} must be seconds (int, float or timedelta) or"
@@ -56,7 +59,15 @@ def _seconds(name: str, value: object) -> float | None:
         )
     if not math.isfinite(value):
         raise ValueError(f"cookie option {name!r} must be a finite number of seconds")
-    return float(value)
+    return _in_range(name, float(value))
+
+
+def _in_range(name: str, seconds: float) -> float:
+    try:
+        datetime.fromtimestamp(time.time() + seconds, timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"cookie option {name!r} is out of range: {seconds!r} seconds") from None
+    return seconds
 
 
 def _flag(name: str, value: object) -> bool:
@@ -111,6 +122,8 @@ def _attribute(name: str, value: object, *, optional: bool) -> str | None:
 
 def _path(value: object) -> str:
     path = cast(str, _attribute("path", value, optional=False))
+    if _UNSAFE_PATH.search(path):
+        raise ValueError(f"cookie option 'path' must be printable ASCII without ';': {path!r}")
     if not path.startswith("/"):
         raise ValueError(f"cookie option 'path' must start with '/': {path!r}")
     return path
@@ -255,6 +268,8 @@ class SessionCookie:
 
     @expires.setter
     def expires(self, value: datetime | None) -> None:
+        if value is not None and not isinstance(value, datetime):
+            raise TypeError(f"expires must be a datetime or None, not {type(value).__name__}")
         self._expires = None if value is None else _utc(value)
         self.original_max_age = self.max_age
 

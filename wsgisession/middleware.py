@@ -93,7 +93,7 @@ class SessionMiddleware:
         )
 
     :param app: the WSGI application to wrap.
-    :param secret: the secret that signs the cookie, or a list of secrets:
+    :param secret: required: the secret that signs the cookie, or a list of secrets:
         the first signs, every one verifies, so secrets can be rotated.
     :param name: the cookie name.
     :param store: where sessions are kept; a :class:`MemoryStore` by default.
@@ -122,7 +122,7 @@ class SessionMiddleware:
         self,
         app: WSGIApplication,
         *,
-        secret: Secret | Sequence[Secret],
+        secret: Secret | Sequence[Secret] | None = None,
         name: str = "connect.sid",
         store: Store | None = None,
         cookie: CookieOption = None,
@@ -158,7 +158,7 @@ class SessionMiddleware:
         if genid is not None and not callable(genid):
             raise TypeError("the 'genid' option must be a callable (environ) -> str")
         self.genid = genid or generate_id
-        if proxy not in (None, True, False):
+        if not (proxy is None or proxy is True or proxy is False):
             raise TypeError(f"the 'proxy' option must be None, True or False, not {proxy!r}")
         self.proxy = proxy
         if unset not in ("keep", "destroy"):

@@ -27,6 +27,8 @@ Record = dict[str, Any]
 def format_js_date(value: datetime) -> str:
     """Write ``value`` as JavaScript's ``Date.toJSON`` does:
     ``2030-01-01T00:00:00.000Z``."""
+    # A naive datetime is taken as UTC, as everywhere in wsgisession.
+    value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
     value = value.astimezone(timezone.utc)
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 

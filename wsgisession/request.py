@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Literal
 
-from werkzeug.http import parse_cookie
+from werkzeug.sansio.http import parse_cookie
 
 from .cookie import CookieOptions, SessionCookie
 from .errors import SessionError, StoreError
@@ -95,11 +95,13 @@ class RequestSession:
     # Loading and creating.
 
     def _read_cookie(self) -> str | None:
-        try:
-            value = parse_cookie(self.environ).get(self.middleware.name)
-        except UnicodeError:
-            logger.debug("cookie header is not UTF-8; ignoring it")
+        header = self.environ.get("HTTP_COOKIE")
+        if not header:
             return None
+        # PEP 3333 hands headers over as latin-1. Undecodable bytes in some
+        # other cookie of the site must not cost the user their session.
+        text = header.encode("latin-1", "replace").decode("utf-8", "replace")
+        value: str | None = parse_cookie(text).get(self.middleware.name)
         return value
 
     def _verify(self, value: str) -> str | None:
@@ -177,7 +179,9 @@ class RequestSession:
             raise SessionError("cannot reload the session: it is no longer in the store")
         data, cookie = self._split(record, "get")
         session._replace(session._id, data, cookie)
-        self.saved = (session._id, encode_data(data))
+        if not self.middleware.lifecycle.resave:
+            # The store holds exactly what was just read.
+            self.saved = (session._id, encode_data(data))
 
     def regenerate(self, session: Session, keep_data: bool) -> None:
         self._check_alive("regenerate")

@@ -22,15 +22,20 @@ Headers = list[tuple[str, str]]
 
 
 def add_vary(headers: Headers, field: str) -> None:
-    """Make ``headers`` vary on ``field``, merged into any ``Vary`` already there."""
+    """Make ``headers`` vary on ``field``, merged into the first ``Vary`` there."""
+    first = None
     for index, (key, value) in enumerate(headers):
         if key.lower() == "vary":
             fields = parse_set_header(value)
             if "*" in fields or field in fields:
                 return
-            headers[index] = (key, f"{value}, {field}" if value.strip() else field)
-            return
-    headers.append(("Vary", field))
+            if first is None:
+                first = index
+    if first is None:
+        headers.append(("Vary", field))
+    else:
+        key, value = headers[first]
+        headers[first] = (key, f"{value}, {field}" if value.strip() else field)
 
 
 class DeferredResponse:
