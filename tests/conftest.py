@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import os
+import uuid
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -155,6 +156,51 @@ def sid_from(response: TestResponse, name: str = "connect.sid") -> str | None:
 @pytest.fixture
 def store() -> RecordingStore:
     return RecordingStore()
+
+
+# Real servers. Tests that need one skip, naming what is missing, when it is
+# not reachable; .ci/run turns such skips into failures.
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+POSTGRES_DSN = os.environ.get("POSTGRES_DSN", "host=127.0.0.1 port=5432 dbname=test")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The URL of a reachable Redis server (``REDIS_URL``)."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        pytest.skip(
+            f"no Redis server at REDIS_URL={REDIS_URL} ({error}); start one with"
+            " 'redis-server --daemonize yes' (Debian package redis-server)"
+        )
+    finally:
+        client.close()
+    return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> str:
+    """The connection string of a reachable PostgreSQL server (``POSTGRES_DSN``)."""
+    import psycopg
+
+    try:
+        psycopg.connect(POSTGRES_DSN, connect_timeout=2).close()
+    except psycopg.Error as error:
+        pytest.skip(
+            f"no PostgreSQL server at POSTGRES_DSN={POSTGRES_DSN!r} ({error}); see the"
+            " README for starting one (Debian package postgresql)"
+        )
+    return POSTGRES_DSN
+
+
+def unique_name(prefix: str) -> str:
+    """A name no other test (or concurrent test run) uses."""
+    return f"{prefix}{uuid.uuid4().hex[:16]}"
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -24,13 +24,14 @@ from werkzeug.wrappers import Response
 from tests.conftest import (
     RecordingStore,
     expected_cookie_value,
+    make_client,
     make_middleware,
     session_app,
     session_cookie,
     set_cookies,
     sid_from,
 )
-from wsgisession import Session, SessionCookie
+from wsgisession import CookieOptions, MemoryStore, Session, SessionCookie, StoreError
 from wsgisession.cookie import path_matches
 from wsgisession.record import format_js_date, is_expired, parse_js_date, record_expiry
 
@@ -1265,3 +1266,100 @@ class TestRecord:
         assert is_expired({"cookie": {"expires": "2000-01-01T00:00:00.000Z"}})
         assert not is_expired({"cookie": {"expires": None}}, now=math.inf)
         assert is_expired({"cookie": {"expires": "garbage"}})
+
+
+class TestPercentEncodedPath:
+    """The cookie path is percent-encoded on the wire; PATH_INFO is decoded."""
+
+    def test_encoded_path_matches_the_decoded_request_path(self) -> None:
+        client = make_client(
+            lambda session, environ: str(session is not None), **{"cookie": {"path": "/caf%C3%A9"}}
+        )
+        response = client.get("/caf%C3%A9/menu")
+        assert response.text == "True"
+        header = session_cookie(response)
+        assert header is not None
+        assert "Path=/caf%C3%A9" in header
+
+    def test_encoded_path_does_not_match_a_sibling(self) -> None:
+        seen: list[object] = []
+
+        def app(environ: dict[str, Any], start_response: Any) -> Any:
+            seen.append(environ.get("wsgisession"))
+            return Response("ok")(environ, start_response)
+
+        client = Client(make_middleware(app, cookie={"path": "/caf%C3%A9"}))
+        client.get("/caf%C3%A9s")
+        assert seen == [None]
+
+
+class TestDomainValidation:
+    @pytest.mark.parametrize("domain", ["a..b", "x" * 64 + ".com", "."])
+    def test_a_domain_werkzeug_cannot_write_fails_at_construction(self, domain: str) -> None:
+        with pytest.raises(ValueError, match="domain"):
+            make_middleware(session_app(), cookie={"domain": domain})
+
+    def test_an_internationalised_domain_is_accepted(self) -> None:
+        client = make_client(lambda session, environ: None, cookie={"domain": "bücher.example"})
+        header = session_cookie(client.get("/"))
+        assert header is not None
+        assert "Domain=xn--bcher-kva.example" in header
+
+
+class TestCookieOptionsObject:
+    def test_direct_construction_validates(self) -> None:
+        with pytest.raises(ValueError, match="path"):
+            CookieOptions(path="no-slash")
+        with pytest.raises(TypeError, match="max_age"):
+            CookieOptions(max_age="soon")  # type: ignore[arg-type]
+
+    def test_direct_construction_normalises(self) -> None:
+        options = CookieOptions(max_age=timedelta(minutes=2), samesite=True, priority="HIGH")  # type: ignore[arg-type]
+        assert options.max_age == 120.0
+        assert options.samesite == "strict"
+        assert options.priority == "high"
+
+    def test_an_options_object_is_accepted_as_the_cookie_option(self) -> None:
+        client = make_client(
+            lambda session, environ: None, cookie=CookieOptions(path="/", priority="low")
+        )
+        header = session_cookie(client.get("/"))
+        assert header is not None
+        assert header.endswith("; Priority=Low")
+
+
+class TestStoredCookiesOutOfRange:
+    """A record written by Node may hold values Python's datetime cannot: the
+    request fails with StoreError naming the store, not a bare ValueError."""
+
+    def test_huge_original_max_age_is_a_store_error(self) -> None:
+        store = MemoryStore()
+        cookie = {"originalMaxAge": 1e15, "expires": None, "httpOnly": True, "path": "/"}
+        store.set("node-sid", {"cookie": cookie, "n": 1})
+        client = make_client(lambda session, environ: None, store=store)
+        client.set_cookie("connect.sid", expected_cookie_value("node-sid"))
+        with pytest.raises(StoreError, match=r"MemoryStore\.get\(\) failed: .*originalMaxAge"):
+            client.get("/")
+
+    def test_expires_past_year_9999_counts_as_expired(self) -> None:
+        store = MemoryStore()
+        expires = "9999-12-31T23:30:00.000-01:00"
+        cookie = {"originalMaxAge": None, "expires": expires, "httpOnly": True, "path": "/"}
+        store.set("node-sid", {"cookie": cookie, "n": 1})
+        assert store.get("node-sid") is None
+        client = make_client(lambda session, environ: session.get("n", "fresh"), store=store)
+        client.set_cookie("connect.sid", expected_cookie_value("node-sid"))
+        response = client.get("/")
+        assert response.status_code == 200
+        assert response.text == "fresh"
+        assert sid_from(response) != "node-sid"
+
+    def test_unparseable_expires_is_a_store_error_when_a_store_returns_it(self) -> None:
+        class Raw(MemoryStore):
+            def get(self, sid: str) -> Any:
+                return {"cookie": {"expires": "9999-12-31T23:30:00.000-01:00"}, "n": 1}
+
+        client = make_client(lambda session, environ: None, store=Raw())
+        client.set_cookie("connect.sid", expected_cookie_value("node-sid"))
+        with pytest.raises(StoreError, match="malformed"):
+            client.get("/")

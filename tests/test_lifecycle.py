@@ -22,6 +22,7 @@ from wsgisession import Session, SessionError, SessionMiddleware, get_session
 from .conftest import (
     RecordingStore,
     expected_cookie_value,
+    make_client,
     make_middleware,
     session_app,
     session_cookie,
@@ -1416,3 +1417,42 @@ class TestUnknownSession:
         first = sid_from(client.get("/record"))
         client.get("/record")
         assert seen == [(first, first), (first, first)]
+
+
+class TestRegenerateFailure:
+    def test_a_failing_genid_leaves_the_old_session_in_the_store(
+        self, store: RecordingStore
+    ) -> None:
+        ids = iter(["first-id"])
+
+        def genid(environ: dict[str, Any]) -> str:
+            return next(ids)  # the second call raises StopIteration
+
+        def view(session: Session, environ: dict[str, Any]) -> str:
+            if environ["PATH_INFO"] == "/login":
+                try:
+                    session.regenerate()
+                except StopIteration:
+                    return "kept " + session.id
+            session["n"] = 1
+            return session.id
+
+        client = make_client(view, store=store, genid=genid)
+        assert client.get("/").text == "first-id"
+        assert client.get("/login").text == "kept first-id"
+        assert store.get("first-id") is not None
+
+
+class TestVaryForALoadedSession:
+    def test_vary_cookie_when_the_cookie_loaded_a_session_the_app_did_not_touch(
+        self, store: RecordingStore
+    ) -> None:
+        client = make_client(lambda session, environ: session.setdefault("n", 1), store=store)
+        client.get("/")
+        untouched = Client(make_middleware(session_app(None), store=store))
+        untouched.set_cookie("connect.sid", client.get_cookie("connect.sid").value)  # type: ignore[union-attr]
+        assert untouched.get("/").headers.get("Vary") == "Cookie"
+
+    def test_no_vary_for_a_visitor_without_cookie_whose_session_is_unused(self) -> None:
+        client = make_client(None, save_uninitialized=False)
+        assert client.get("/").headers.get("Vary") is None

@@ -551,15 +551,14 @@ class TestStoreBase:
     def test_minimal_subclass_can_be_instantiated(self) -> None:
         assert isinstance(DictStore(), Store)
 
-    def test_default_touch_replaces_only_the_cookie(self) -> None:
+    def test_default_touch_leaves_the_record_alone(self) -> None:
+        # As express-session with a store without touch: no read-modify-write
+        # that could overwrite a concurrent save.
         store = DictStore()
-        store.set("sid", record(expires_in=60, n=1))
-        fresh = record(expires_in=7200, n=999)
-        store.touch("sid", fresh)
-        result = store.get("sid")
-        assert result is not None
-        assert result["n"] == 1
-        assert result["cookie"] == fresh["cookie"]
+        stored = record(expires_in=60, n=1)
+        store.set("sid", stored)
+        store.touch("sid", record(expires_in=7200, n=999))
+        assert store.get("sid") == stored
 
     def test_default_touch_of_a_missing_sid_is_a_noop(self) -> None:
         store = DictStore()
@@ -721,3 +720,49 @@ class TestMultiprocessWarning:
             "/", environ_overrides={"wsgi.multithread": True, "wsgi.multiprocess": False}
         )
         assert response.status_code == 200
+
+
+class TestMaxEntries:
+    def test_default_cap(self) -> None:
+        assert MemoryStore().max_entries == 100_000
+
+    def test_full_store_evicts_the_records_closest_to_expiry(self) -> None:
+        store = MemoryStore(max_entries=3)
+        store.set("soon", record(expires_in=10))
+        store.set("later", record(expires_in=1000))
+        store.set("latest", record(expires_in=5000))
+        store.set("new", record(expires_in=3000))
+        assert set(store.all()) == {"later", "latest", "new"}
+        assert len(store._entries) == 3
+
+    def test_rewriting_a_present_record_evicts_nothing(self) -> None:
+        store = MemoryStore(max_entries=2)
+        store.set("a", record(expires_in=10))
+        store.set("b", record(expires_in=20))
+        store.set("a", record(expires_in=30, n=2))
+        assert set(store.all()) == {"a", "b"}
+
+    def test_a_flood_of_new_visitors_stays_bounded(self) -> None:
+        store = MemoryStore(max_entries=50)
+        client = Client(
+            SessionMiddleware(
+                session_app(), secret=SECRET, store=store, resave=True, save_uninitialized=True
+            )
+        )
+        # Each new client is a new visitor without a cookie.
+        for _ in range(300):
+            Client(client.application).get("/")
+        assert store.length() == 50
+        assert len(store._entries) <= 50
+        assert len(store._expiries) <= 2 * 50 + 64
+
+    def test_no_cap(self) -> None:
+        store = MemoryStore(max_entries=None)
+        for n in range(200):
+            store.set(f"s{n}", record())
+        assert store.length() == 200
+
+    @pytest.mark.parametrize("value", [0, -1, 1.5, "10", True])
+    def test_invalid(self, value: Any) -> None:
+        with pytest.raises(ValueError, match="max_entries"):
+            MemoryStore(max_entries=value)

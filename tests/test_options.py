@@ -3,6 +3,7 @@ validation, genid, the cookie name, the public API and logging."""
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import re
 import subprocess
@@ -390,6 +391,9 @@ class TestName:
 PUBLIC_NAMES = {
     "CookieOptions",
     "MemoryStore",
+    "PostgresStore",
+    "RedisStore",
+    "SQLiteStore",
     "Session",
     "SessionCookie",
     "SessionError",
@@ -398,7 +402,10 @@ PUBLIC_NAMES = {
     "StoreError",
     "get_session",
 }
-OPTIONAL_EXTRAS: dict[str, tuple[str, str]] = {}
+# Stores whose driver is an optional extra, with the extra and the driver's
+# module: without the driver, resolving them raises an ImportError naming the
+# extra (SPEC §7).
+OPTIONAL_EXTRAS = {"RedisStore": ("redis", "redis"), "PostgresStore": ("postgres", "psycopg")}
 
 
 class TestPublicAPI:
@@ -418,13 +425,26 @@ class TestPublicAPI:
         assert value is not None
         assert getattr(value, "__name__", name) == name
 
+    @pytest.mark.parametrize(
+        ("name", "extra", "driver"),
+        [(name, extra, driver) for name, (extra, driver) in sorted(OPTIONAL_EXTRAS.items())],
+    )
+    def test_optional_store_resolves_or_names_its_extra(
+        self, name: str, extra: str, driver: str
+    ) -> None:
+        if importlib.util.find_spec(driver) is None:
+            with pytest.raises(ImportError, match=re.escape(f"wsgisession[{extra}]")):
+                getattr(wsgisession, name)
+        else:
+            assert issubclass(getattr(wsgisession, name), Store)
+
     def test_every_name_in_all_resolves(self) -> None:
         for name in wsgisession.__all__:
             if name in OPTIONAL_EXTRAS:
                 continue
             assert getattr(wsgisession, name) is not None, name
 
-    @pytest.mark.parametrize("name", ["MemoryStore"])
+    @pytest.mark.parametrize("name", ["MemoryStore", "SQLiteStore"])
     def test_stores_are_stores(self, name: str) -> None:
         assert issubclass(getattr(wsgisession, name), Store)
 

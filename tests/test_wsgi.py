@@ -1393,3 +1393,39 @@ class TestGetSession:
 
         make_client(view).get("/")
         assert seen == [None]
+
+
+class TestStoreWithoutTouch:
+    """A store that does not implement touch costs one read per unchanged
+    request with resave=False, as in express-session: no read-modify-write."""
+
+    class GetSetDestroyStore(wsgisession.Store):
+        def __init__(self) -> None:
+            self.records: dict[str, Any] = {}
+            self.calls: list[str] = []
+
+        def get(self, sid: str) -> Any:
+            self.calls.append("get")
+            return self.records.get(sid)
+
+        def set(self, sid: str, record: Any) -> None:
+            self.calls.append("set")
+            self.records[sid] = record
+
+        def destroy(self, sid: str) -> None:
+            self.calls.append("destroy")
+            self.records.pop(sid, None)
+
+    def test_unchanged_request_only_reads(self) -> None:
+        store = self.GetSetDestroyStore()
+        client = make_client(
+            lambda session, environ: session.setdefault("n", 1),
+            store=store,
+            resave=False,
+            save_uninitialized=False,
+        )
+        client.get("/")
+        assert store.calls == ["set"]
+        store.calls.clear()
+        client.get("/")
+        assert store.calls == ["get"]

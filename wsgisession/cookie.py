@@ -9,12 +9,14 @@ so a loaded session keeps its own attributes. All durations are in seconds.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import re
 import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal, cast
+from urllib.parse import unquote
 
 from werkzeug.http import dump_cookie
 
@@ -120,6 +122,20 @@ def _attribute(name: str, value: object, *, optional: bool) -> str | None:
     return value
 
 
+def _domain(value: object) -> str | None:
+    domain = _attribute("domain", value, optional=True)
+    if domain is not None:
+        # What werkzeug's dump_cookie will do with it, so it cannot fail later.
+        host = domain.partition(":")[0].lstrip(".")
+        try:
+            host.encode("idna")
+        except UnicodeError:
+            host = ""
+        if not host:
+            raise ValueError(f"cookie option 'domain' is not a valid domain: {domain!r}")
+    return domain
+
+
 def _path(value: object) -> str:
     path = cast(str, _attribute("path", value, optional=False))
     if _UNSAFE_PATH.search(path):
@@ -133,8 +149,14 @@ def _path(value: object) -> str:
 class CookieOptions:
     """The validated cookie options given to :class:`SessionMiddleware`.
 
-    Build it with :meth:`from_mapping`; every field has the default of
-    express-session, with durations in seconds.
+    Every field has the default of express-session, with durations in
+    seconds. Values are checked and normalised when the options are built
+    (``max_age`` may be given as a :class:`~datetime.timedelta`, ``samesite``
+    as ``True``, names in any case); :meth:`from_mapping` builds them from the
+    ``cookie`` option's dict.
+
+    :raises TypeError: for a value of the wrong type.
+    :raises ValueError: for a value out of range.
     """
 
     path: str = "/"
@@ -149,6 +171,32 @@ class CookieOptions:
     partitioned: bool = False
     priority: Priority | None = None
 
+    def __post_init__(self) -> None:
+        expires = self.expires
+        if expires is not None and not isinstance(expires, datetime):
+            raise TypeError(
+                f"cookie option 'expires' must be a datetime or None, not {type(expires).__name__}"
+            )
+        normalised = {
+            "path": _path(self.path),
+            "domain": _domain(self.domain),
+            "httponly": _flag("httponly", self.httponly),
+            "secure": _secure(self.secure),
+            "max_age": _seconds("max_age", self.max_age),
+            "expires": None if expires is None else _utc(expires),
+            "samesite": _samesite(self.samesite),
+            "partitioned": _flag("partitioned", self.partitioned),
+            "priority": _priority(self.priority),
+        }
+        for name, value in normalised.items():
+            object.__setattr__(self, name, value)
+
+    @functools.cached_property
+    def wsgi_path(self) -> str:
+        """:attr:`path` as WSGI's ``PATH_INFO`` spells it (percent-decoded,
+        UTF-8 bytes as latin-1), for comparing with the request path."""
+        return unquote(self.path).encode().decode("latin-1")
+
     @classmethod
     def from_mapping(cls, options: Mapping[str, Any] | None) -> CookieOptions:
         """Validate ``options`` (the ``cookie`` option's dict, or what its
@@ -159,36 +207,22 @@ class CookieOptions:
         """
         if options is None:
             return _DEFAULT_OPTIONS
+        if isinstance(options, CookieOptions):
+            return options
         if not isinstance(options, Mapping):
             raise TypeError(
                 "the 'cookie' option must be a dict, a callable returning a dict,"
                 f" or None, not {type(options).__name__}"
             )
-        fields = {field.name for field in dataclasses.fields(cls)}
         for key in options:
-            if key not in fields:
+            if key not in _FIELDS:
                 hint = _EXPRESS_NAMES.get(key)
                 suggestion = f"; did you mean {hint!r}?" if hint else ""
                 raise TypeError(f"unknown cookie option {key!r}{suggestion}")
-        get = options.get
-        expires = get("expires")
-        if expires is not None and not isinstance(expires, datetime):
-            raise TypeError(
-                f"cookie option 'expires' must be a datetime or None, not {type(expires).__name__}"
-            )
-        return cls(
-            path=_path(get("path", "/")),
-            domain=_attribute("domain", get("domain"), optional=True),
-            httponly=_flag("httponly", get("httponly", True)),
-            secure=_secure(get("secure", False)),
-            max_age=_seconds("max_age", get("max_age")),
-            expires=None if expires is None else _utc(expires),
-            samesite=_samesite(get("samesite")),
-            partitioned=_flag("partitioned", get("partitioned", False)),
-            priority=_priority(get("priority")),
-        )
+        return cls(**options)
 
 
+_FIELDS = frozenset(field.name for field in dataclasses.fields(CookieOptions))
 _DEFAULT_OPTIONS = CookieOptions()
 
 
@@ -374,6 +408,8 @@ class SessionCookie:
         expires = data.get("expires")
         if expires is not None and not isinstance(expires, str):
             raise ValueError(f"expires is not a date string: {expires!r}")
+        if original is not None:
+            original = _in_range("originalMaxAge", original / 1000) * 1000
         path = data.get("path") or "/"
         domain = data.get("domain") or None
         if not isinstance(path, str) or not (domain is None or isinstance(domain, str)):

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.wsgi import ClosingIterator
 
 from .cookie import CookieOptions, path_matches
-from .errors import StoreError
 from .policy import Lifecycle, Unset
 from .request import RequestSession, logger
 from .response import DeferredResponse
@@ -179,7 +178,7 @@ class SessionMiddleware:
             self._check_environ(environ)
         options = self.cookie_options(environ)
         path = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")) or "/"
-        if not path_matches(options.path, path):
+        if not path_matches(options.wsgi_path, path):
             logger.debug("request path %r is outside the cookie path %r", path, options.path)
             return self.app(environ, start_response)
         request = RequestSession(self, environ, options)
@@ -220,10 +219,7 @@ class SessionMiddleware:
             )
 
     def call_store(self, operation: str, *args: Any) -> Any:
-        """Call a store method, turning any failure into a :class:`StoreError`."""
-        try:
+        """Call a store method, turning any failure into a :class:`StoreError`
+        (for stores that do not do it themselves)."""
+        with self.store.errors(operation):
             return getattr(self.store, operation)(*args)
-        except StoreError:
-            raise
-        except Exception as error:
-            raise StoreError(type(self.store).__name__, operation) from error

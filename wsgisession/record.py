@@ -43,7 +43,10 @@ def parse_js_date(value: str) -> datetime:
     parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError as error:
+        raise ValueError(f"date out of range: {value!r}") from error
 
 
 def record_expiry(record: Record) -> float | None:

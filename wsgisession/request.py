@@ -147,7 +147,7 @@ class RequestSession:
             if not isinstance(cookie_json, dict):
                 raise ValueError("it has no 'cookie' object")
             cookie = SessionCookie.from_json(cookie_json)
-        except ValueError as error:
+        except (ValueError, OverflowError) as error:
             raise StoreError(
                 type(self.middleware.store).__name__,
                 operation,
@@ -170,7 +170,7 @@ class RequestSession:
 
     def save(self, session: Session) -> None:
         self._check_alive("save")
-        self._write(session)
+        self._write(session, session._encoded_data())
 
     def reload(self, session: Session) -> None:
         self._check_alive("reload")
@@ -185,10 +185,12 @@ class RequestSession:
 
     def regenerate(self, session: Session, keep_data: bool) -> None:
         self._check_alive("regenerate")
-        self.middleware.call_store("destroy", session._id)
+        # Everything that can fail comes before the old id is destroyed.
         sid = self._new_id()
+        cookie = self._new_cookie()
+        self.middleware.call_store("destroy", session._id)
         logger.debug("regenerated session %s as %s", _short(session._id), _short(sid))
-        session._replace(sid, session._data if keep_data else {}, self._new_cookie())
+        session._replace(sid, session._data if keep_data else {}, cookie)
         self.environ[ENVIRON_ID_KEY] = sid
 
     def destroy(self, session: Session) -> None:
@@ -200,8 +202,7 @@ class RequestSession:
         if self.environ.get(ENVIRON_KEY) is session:
             self.environ[ENVIRON_KEY] = None
 
-    def _write(self, session: Session) -> None:
-        data = session._encoded_data()
+    def _write(self, session: Session, data: str) -> None:
         logger.debug("saving session %s", _short(session._id))
         self.middleware.call_store("set", session._id, session._record())
         self.saved = (session._id, data)
@@ -242,12 +243,14 @@ class RequestSession:
             state = self._state()
         cookie = self.session._cookie
         lifecycle = self.middleware.lifecycle
+        secure_cookie = cookie.sends_secure
         action = cookie_action(
             state,
             lifecycle,
             cookie_sent=self.cookie_sent,
-            secure_cookie=cookie.sends_secure,
-            secure_request=cookie.sends_secure and self.secure_request,
+            secure_cookie=secure_cookie,
+            # Only a secure cookie needs to know, so only then is it worked out.
+            secure_request=secure_cookie and self.secure_request,
         )
         name = self.middleware.name
         if action is CookieAction.SET:
@@ -258,9 +261,16 @@ class RequestSession:
         elif action is CookieAction.CLEAR:
             logger.debug("clearing the cookie of session %s", _short(state.id))
             headers.append(("Set-Cookie", cookie.to_clearing_header(name)))
-        elif cookie.sends_secure and should_set_cookie(state, lifecycle):
+        elif secure_cookie and should_set_cookie(state, lifecycle):
             logger.debug("not sending a secure cookie over an insecure request")
-        if action is not CookieAction.NOTHING or self.session._accessed:
+        # The response may depend on the cookie whenever the application used
+        # the session, or the cookie brought one (the app may have read
+        # environ["wsgisession.id"], which cannot be watched).
+        if (
+            action is not CookieAction.NOTHING
+            or self.session._accessed
+            or state.cookie_id == state.original_id
+        ):
             add_vary(headers, "Cookie")
 
     def on_end(self, headers: Headers | None) -> None:
@@ -270,7 +280,7 @@ class RequestSession:
             self.on_headers(headers, state)
         action = store_action(state, self.middleware.lifecycle)
         if action is StoreAction.SAVE:
-            self._write(self.session)
+            self._write(self.session, state.data)
         elif action is StoreAction.TOUCH:
             logger.debug("touching session %s", _short(state.id))
             self.middleware.call_store("touch", state.id, self.session._record())

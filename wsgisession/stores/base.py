@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import Iterator
 
 from ..errors import StoreError
-from ..record import COOKIE_KEY, Record
+from ..record import Record
 
 #: How long a record whose cookie has no expiry lives in a store, in seconds.
 DEFAULT_TTL = 86400
@@ -41,17 +41,16 @@ class Store(abc.ABC):
     def destroy(self, sid: str) -> None:
         """Remove ``sid``; no error when it is missing."""
 
-    def touch(self, sid: str, record: Record) -> None:
-        """Extend the expiry of ``sid`` to that of ``record``'s cookie.
+    def touch(self, sid: str, record: Record) -> None:  # noqa: B027 - optional on purpose
+        """Extend the expiry of ``sid`` to that of ``record``'s cookie,
+        leaving its data as stored; a missing or expired ``sid`` is left alone.
 
-        The default reads the stored record, replaces its cookie and writes it
-        back; a missing or expired ``sid`` is left alone. Stores override it
-        with something cheaper, such as Redis ``EXPIRE``.
+        The middleware calls it for a session it loaded and did not save
+        (``resave=False``). The default does nothing, as express-session does
+        for a store without ``touch``: such sessions then live only as long
+        as their last save. Stores implement it with their cheapest operation,
+        such as Redis ``PEXPIRE``.
         """
-        stored = self.get(sid)
-        if stored is not None:
-            stored[COOKIE_KEY] = record[COOKIE_KEY]
-            self.set(sid, stored)
 
     def all(self) -> dict[str, Record]:
         """Every unexpired record, keyed by session id (optional)."""

@@ -19,16 +19,27 @@ class MemoryStore(Store):
     so requests never share mutable objects, and it behaves as the real
     backends do. Unlike it, it cannot grow without bound: every record
     expires (at its cookie's ``expires``, or ``ttl`` seconds after it was last
-    written when it has none), and expired records are pruned as new ones are
-    written, in O(log n) per write. It is thread-safe.
+    written when it has none), expired records are pruned as new ones are
+    written, in O(log n) per write, and it holds at most ``max_entries``
+    records. It is thread-safe.
 
     Its sessions are not shared between processes: with several workers use
     :class:`SQLiteStore` or :class:`RedisStore`.
 
     :param ttl: seconds a record without a cookie expiry lives.
+    :param max_entries: the most records it holds; when full, a write first
+        evicts the records closest to expiry, so a flood of new visitors
+        cannot exhaust memory. ``None`` for no limit.
     """
 
-    def __init__(self, *, ttl: float = DEFAULT_TTL) -> None:
+    def __init__(self, *, ttl: float = DEFAULT_TTL, max_entries: int | None = 100_000) -> None:
+        if max_entries is not None and (
+            isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 1
+        ):
+            raise ValueError(
+                f"MemoryStore option 'max_entries' must be a positive int or None: {max_entries!r}"
+            )
+        self.max_entries = max_entries
         if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
             raise TypeError(f"MemoryStore option 'ttl' must be seconds, not {ttl!r}")
         if not (math.isfinite(ttl) and ttl > 0):
@@ -50,6 +61,8 @@ class MemoryStore(Store):
         if expires_at <= now:
             self._entries.pop(sid, None)
             return
+        if self.max_entries is not None and sid not in self._entries:
+            self._evict(self.max_entries - 1)
         self._entries[sid] = (expires_at, encoded)
         heapq.heappush(self._expiries, (expires_at, sid))
 
@@ -64,6 +77,16 @@ class MemoryStore(Store):
         if len(expiries) > 2 * len(entries) + 64:
             self._expiries = [(entry[0], sid) for sid, entry in entries.items()]
             heapq.heapify(self._expiries)
+
+    def _evict(self, keep: int) -> None:
+        # Called with the lock held: drop the records closest to expiry until
+        # at most ``keep`` remain. Stale heap pairs are skipped.
+        expiries, entries = self._expiries, self._entries
+        while len(entries) > keep and expiries:
+            expires_at, sid = heapq.heappop(expiries)
+            entry = entries.get(sid)
+            if entry is not None and entry[0] == expires_at:
+                del entries[sid]
 
     def get(self, sid: str) -> Record | None:
         now = time.time()

@@ -1,0 +1,158 @@
+"""A session store in Redis, laid out as connect-redis lays it out."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+try:
+    import redis
+except ImportError as error:  # pragma: no cover - depends on the environment
+    raise ImportError("RedisStore needs redis-py: pip install 'wsgisession[redis]'") from error
+
+from ..record import Record, record_expiry
+from .base import DEFAULT_TTL, Store
+
+# Characters SCAN's MATCH treats as a pattern.
+_GLOB = re.compile(r"([*?\[\]\\])")
+
+
+class RedisStore(Store):
+    """Sessions in Redis, for many hosts.
+
+    The layout is connect-redis's, so Node and Python applications share
+    sessions: the key is ``prefix + sid``, the value the JSON record. A write
+    sets the key's time to live from the cookie's ``expires`` (``ttl`` seconds
+    when it has none), and a record whose expiry has passed is deleted instead
+    of written. :meth:`touch` is one ``PEXPIRE``. :meth:`all`, :meth:`length`
+    and :meth:`clear` walk the keys with ``SCAN``, never ``KEYS``.
+
+    Expiry is set in milliseconds (``SET ... PX``, ``PEXPIRE``) rather than
+    connect-redis's whole seconds rounded up, so a session is never returned
+    after its cookie's expiry.
+
+    :param client: a ready client: a ``redis.Redis``, the master of a
+        ``redis.sentinel.Sentinel`` (``sentinel.master_for(name)``) or a
+        ``redis.cluster.RedisCluster``. Responses may be bytes or decoded.
+    :param url: a ``redis://`` URL to connect to instead, as
+        ``redis.Redis.from_url`` takes it. With neither, ``redis.Redis()``
+        (127.0.0.1:6379).
+    :param prefix: prepended to every session id to make its key.
+    :param ttl: seconds a record without a cookie expiry lives.
+    :param scan_count: the ``COUNT`` hint of each ``SCAN`` step.
+    """
+
+    def __init__(
+        self,
+        client: Any = None,
+        *,
+        url: str | None = None,
+        prefix: str = "sess:",
+        ttl: float = DEFAULT_TTL,
+        scan_count: int = 100,
+    ) -> None:
+        if client is not None and url is not None:
+            raise TypeError("RedisStore takes a 'client' or a 'url', not both")
+        if not isinstance(prefix, str):
+            raise TypeError(f"RedisStore option 'prefix' must be a str, not {prefix!r}")
+        if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
+            raise TypeError(f"RedisStore option 'ttl' must be seconds, not {ttl!r}")
+        if not (math.isfinite(ttl) and ttl > 0):
+            raise ValueError(f"RedisStore option 'ttl' must be positive, not {ttl!r}")
+        if isinstance(scan_count, bool) or not isinstance(scan_count, int) or scan_count < 1:
+            raise ValueError(
+                f"RedisStore option 'scan_count' must be a positive int: {scan_count!r}"
+            )
+        self._owns_client = client is None
+        if client is None:
+            client = redis.Redis.from_url(url) if url is not None else redis.Redis()
+        self.client = client
+        self.prefix = prefix
+        self.ttl = float(ttl)
+        self.scan_count = scan_count
+        self._pattern = _GLOB.sub(r"\\\1", prefix) + "*"
+        # A cluster cannot MGET keys of different slots in one command.
+        self._mget = getattr(client, "mget_nonatomic", None) or client.mget
+
+    def _key(self, sid: str) -> str:
+        return self.prefix + sid
+
+    def _milliseconds_left(self, record: Record) -> int:
+        expiry = record_expiry(record)
+        if expiry is None:
+            return math.ceil(self.ttl * 1000)
+        return math.ceil((expiry - time.time()) * 1000)
+
+    def get(self, sid: str) -> Record | None:
+        with self.errors("get"):
+            value = self.client.get(self._key(sid))
+            if value is None:
+                return None
+            record: Record = json.loads(value)
+            return record
+
+    def set(self, sid: str, record: Record) -> None:
+        encoded = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+        left = self._milliseconds_left(record)
+        with self.errors("set"):
+            if left > 0:
+                self.client.set(self._key(sid), encoded, px=left)
+            else:
+                self.client.delete(self._key(sid))
+
+    def destroy(self, sid: str) -> None:
+        with self.errors("destroy"):
+            self.client.delete(self._key(sid))
+
+    def touch(self, sid: str, record: Record) -> None:
+        left = self._milliseconds_left(record)
+        with self.errors("touch"):
+            if left > 0:
+                self.client.pexpire(self._key(sid), left)
+            else:
+                self.client.delete(self._key(sid))
+
+    def _keys(self) -> Iterator[Any]:
+        return iter(self.client.scan_iter(match=self._pattern, count=self.scan_count))
+
+    def _batches(self) -> Iterator[list[Any]]:
+        batch: list[Any] = []
+        for key in self._keys():
+            batch.append(key)
+            if len(batch) >= self.scan_count:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    def _sid(self, key: bytes | str) -> str:
+        text = key.decode() if isinstance(key, bytes) else key
+        return text[len(self.prefix) :]
+
+    def all(self) -> dict[str, Record]:
+        with self.errors("all"):
+            records: dict[str, Record] = {}
+            for keys in self._batches():
+                for key, value in zip(keys, self._mget(keys), strict=True):
+                    # A key may expire between SCAN and MGET.
+                    if value is not None:
+                        records[self._sid(key)] = json.loads(value)
+            return records
+
+    def length(self) -> int:
+        with self.errors("length"):
+            return sum(1 for _ in self._keys())
+
+    def clear(self) -> None:
+        with self.errors("clear"):
+            for keys in self._batches():
+                self.client.delete(*keys)
+
+    def close(self) -> None:
+        """Close the connection pool, if this store created the client."""
+        if self._owns_client:
+            self.client.close()

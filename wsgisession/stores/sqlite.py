@@ -1,0 +1,201 @@
+"""A session store in an SQLite file, for one host and many processes."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import sqlite3
+import threading
+import time
+
+from ..record import COOKIE_KEY, Record, record_expiry
+from .base import DEFAULT_TTL, Store
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class SQLiteStore(Store):
+    """Sessions in an SQLite database file, with nothing beyond the standard
+    library.
+
+    The embedded default for one host: every gunicorn worker opening the same
+    file sees the others' sessions at once. The database runs in WAL mode (so
+    reads never wait for a write) with a busy timeout; each thread of each
+    process has its own connection, opened again after a fork. Rows carry
+    their expiry as a Unix time in an indexed column; reads ignore expired
+    rows, and every ``prune_every`` writes a process deletes up to
+    ``prune_batch`` expired rows, so neither the file nor a request's latency
+    grows without bound.
+
+    The table is ``(sid TEXT PRIMARY KEY, sess TEXT, expire REAL)``; ``sess``
+    is the JSON record.
+
+    :param path: the database file (created if missing), or ``":memory:"``
+        for a private in-memory database of one connection (tests).
+    :param table: the table name; created if missing.
+    :param ttl: seconds a record without a cookie expiry lives.
+    :param timeout: seconds a connection waits for a lock before failing.
+    :param prune_every: writes between two prunes, per process.
+    :param prune_batch: most expired rows one prune deletes.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        table: str = "sessions",
+        ttl: float = DEFAULT_TTL,
+        timeout: float = 5.0,
+        prune_every: int = 100,
+        prune_batch: int = 1000,
+    ) -> None:
+        if not isinstance(table, str) or not _IDENTIFIER.fullmatch(table):
+            raise ValueError(f"SQLiteStore option 'table' must be an SQL identifier: {table!r}")
+        _positive("ttl", ttl)
+        _positive("timeout", timeout)
+        for name, value in (("prune_every", prune_every), ("prune_batch", prune_batch)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"SQLiteStore option {name!r} must be a positive int: {value!r}")
+        self.path = os.fspath(path)
+        self.table = table
+        self.ttl = float(ttl)
+        self.timeout = float(timeout)
+        self.prune_every = prune_every
+        self.prune_batch = prune_batch
+        self._local = threading.local()
+        self._writes = 0
+        self._shared: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+        t = f'"{table}"'
+        self._sql_get = f"SELECT sess FROM {t} WHERE sid = ? AND expire > ?"
+        self._sql_set = (
+            f"INSERT INTO {t} (sid, sess, expire) VALUES (?, ?, ?)"
+            " ON CONFLICT (sid) DO UPDATE SET sess = excluded.sess, expire = excluded.expire"
+        )
+        self._sql_delete = f"DELETE FROM {t} WHERE sid = ?"
+        self._sql_touch = (
+            f"UPDATE {t} SET expire = ?, sess = json_set(sess, '$.cookie', json(?))"
+            " WHERE sid = ? AND expire > ?"
+        )
+        self._sql_prune = (
+            f"DELETE FROM {t} WHERE rowid IN (SELECT rowid FROM {t} WHERE expire <= ? LIMIT ?)"
+        )
+        with self.errors("open"):
+            self._connection()
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(
+            self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+        )
+        connection.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+        if self.path != ":memory:":
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("PRAGMA synchronous = NORMAL")
+        t = f'"{self.table}"'
+        connection.execute(
+            f"CREATE TABLE IF NOT EXISTS {t}"
+            " (sid TEXT PRIMARY KEY NOT NULL, sess TEXT NOT NULL, expire REAL NOT NULL)"
+        )
+        connection.execute(f'CREATE INDEX IF NOT EXISTS "{self.table}_expire" ON {t} (expire)')
+        return connection
+
+    def _connection(self) -> sqlite3.Connection:
+        if self.path == ":memory:":
+            # One in-memory database is one connection; share it, serialised.
+            if self._shared is None:
+                self._shared = self._connect()
+            return self._shared
+        local = self._local
+        pid = os.getpid()
+        connection: sqlite3.Connection | None = getattr(local, "connection", None)
+        if connection is None or local.pid != pid:
+            # A connection inherited through fork() belongs to the parent.
+            connection = self._connect()
+            local.connection, local.pid = connection, pid
+        return connection
+
+    def _execute(self, sql: str, parameters: tuple[object, ...]) -> sqlite3.Cursor:
+        if self.path == ":memory:":
+            with self._lock:
+                return self._connection().execute(sql, parameters)
+        return self._connection().execute(sql, parameters)
+
+    def _expiry(self, record: Record, now: float) -> float:
+        expiry = record_expiry(record)
+        return now + self.ttl if expiry is None else expiry
+
+    def get(self, sid: str) -> Record | None:
+        with self.errors("get"):
+            row = self._execute(self._sql_get, (sid, time.time())).fetchone()
+            if row is None:
+                return None
+            record: Record = json.loads(row[0])
+            return record
+
+    def set(self, sid: str, record: Record) -> None:
+        encoded = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+        now = time.time()
+        expire = self._expiry(record, now)
+        with self.errors("set"):
+            if expire <= now:
+                self._execute(self._sql_delete, (sid,))
+            else:
+                self._execute(self._sql_set, (sid, encoded, expire))
+            self._writes += 1
+            if self._writes % self.prune_every == 0:
+                self.prune(now)
+
+    def destroy(self, sid: str) -> None:
+        with self.errors("destroy"):
+            self._execute(self._sql_delete, (sid,))
+
+    def touch(self, sid: str, record: Record) -> None:
+        now = time.time()
+        cookie = json.dumps(record[COOKIE_KEY], separators=(",", ":"))
+        with self.errors("touch"):
+            self._execute(self._sql_touch, (self._expiry(record, now), cookie, sid, now))
+
+    def prune(self, now: float | None = None) -> int:
+        """Delete up to ``prune_batch`` expired rows; return how many went."""
+        with self.errors("prune"):
+            cursor = self._execute(
+                self._sql_prune, (time.time() if now is None else now, self.prune_batch)
+            )
+            return cursor.rowcount
+
+    def all(self) -> dict[str, Record]:
+        with self.errors("all"):
+            rows = self._execute(
+                f'SELECT sid, sess FROM "{self.table}" WHERE expire > ?', (time.time(),)
+            ).fetchall()
+            return {sid: json.loads(sess) for sid, sess in rows}
+
+    def length(self) -> int:
+        with self.errors("length"):
+            row = self._execute(
+                f'SELECT COUNT(*) FROM "{self.table}" WHERE expire > ?', (time.time(),)
+            ).fetchone()
+            return int(row[0])
+
+    def clear(self) -> None:
+        with self.errors("clear"):
+            self._execute(f'DELETE FROM "{self.table}"', ())
+
+    def close(self) -> None:
+        """Close this thread's connection (others close when their thread ends)."""
+        connection = (
+            self._shared if self.path == ":memory:" else getattr(self._local, "connection", None)
+        )
+        if connection is not None:
+            connection.close()
+        self._shared = None
+        self._local = threading.local()
+
+
+def _positive(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"SQLiteStore option {name!r} must be seconds, not {value!r}")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"SQLiteStore option {name!r} must be positive, not {value!r}")
