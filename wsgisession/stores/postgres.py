@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import time
@@ -97,7 +98,7 @@ class PostgresStore(Store):
         self.ttl = float(ttl)
         self.prune_every = prune_every
         self.prune_batch = prune_batch
-        self._writes = 0
+        self._writes = itertools.count(1)
         self._owns_pool = pool is None
         if pool is None:
             pool = ConnectionPool(
@@ -130,7 +131,12 @@ class PostgresStore(Store):
             "SELECT ctid FROM {0} WHERE expire <= to_timestamp(%s) LIMIT %s))"
         ).format(name)
         if create_table:
-            self._run("create_table", self._create_table)
+            try:
+                self._run("create_table", self._create_table)
+            except BaseException:
+                # The caller gets no store to close: close what we opened.
+                self.close()
+                raise
 
     def _create_table(self, connection: Connection) -> None:
         table = self._table
@@ -182,8 +188,7 @@ class PostgresStore(Store):
         encoded = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
         now = time.time()
         expire = self._expiry(record, now)
-        self._writes += 1
-        prune = self._writes % self.prune_every == 0
+        prune = next(self._writes) % self.prune_every == 0
 
         def set_(connection: Connection) -> None:
             if expire <= now:

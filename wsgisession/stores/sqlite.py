@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -9,6 +10,7 @@ import re
 import sqlite3
 import threading
 import time
+from typing import Any
 
 from ..record import COOKIE_KEY, Record, record_expiry
 from .base import DEFAULT_TTL, Store
@@ -65,7 +67,8 @@ class SQLiteStore(Store):
         self.prune_every = prune_every
         self.prune_batch = prune_batch
         self._local = threading.local()
-        self._writes = 0
+        self._inherited: list[sqlite3.Connection] = []
+        self._writes = itertools.count(1)
         self._shared: sqlite3.Connection | None = None
         self._lock = threading.Lock()
         t = f'"{table}"'
@@ -111,16 +114,24 @@ class SQLiteStore(Store):
         pid = os.getpid()
         connection: sqlite3.Connection | None = getattr(local, "connection", None)
         if connection is None or local.pid != pid:
-            # A connection inherited through fork() belongs to the parent.
+            if connection is not None:
+                # Inherited through fork(): it belongs to the parent, and even
+                # closing it here could disturb the parent's locks, so it is
+                # kept, unused, for the life of this process.
+                self._inherited.append(connection)
             connection = self._connect()
             local.connection, local.pid = connection, pid
         return connection
 
-    def _execute(self, sql: str, parameters: tuple[object, ...]) -> sqlite3.Cursor:
+    def _execute(self, sql: str, parameters: tuple[object, ...]) -> tuple[list[Any], int]:
+        # The rows and the row count, fetched before a shared connection is
+        # handed to another thread.
         if self.path == ":memory:":
             with self._lock:
-                return self._connection().execute(sql, parameters)
-        return self._connection().execute(sql, parameters)
+                cursor = self._connection().execute(sql, parameters)
+                return cursor.fetchall(), cursor.rowcount
+        cursor = self._connection().execute(sql, parameters)
+        return cursor.fetchall(), cursor.rowcount
 
     def _expiry(self, record: Record, now: float) -> float:
         expiry = record_expiry(record)
@@ -128,10 +139,10 @@ class SQLiteStore(Store):
 
     def get(self, sid: str) -> Record | None:
         with self.errors("get"):
-            row = self._execute(self._sql_get, (sid, time.time())).fetchone()
-            if row is None:
+            rows, _ = self._execute(self._sql_get, (sid, time.time()))
+            if not rows:
                 return None
-            record: Record = json.loads(row[0])
+            record: Record = json.loads(rows[0][0])
             return record
 
     def set(self, sid: str, record: Record) -> None:
@@ -143,8 +154,7 @@ class SQLiteStore(Store):
                 self._execute(self._sql_delete, (sid,))
             else:
                 self._execute(self._sql_set, (sid, encoded, expire))
-            self._writes += 1
-            if self._writes % self.prune_every == 0:
+            if next(self._writes) % self.prune_every == 0:
                 self.prune(now)
 
     def destroy(self, sid: str) -> None:
@@ -160,24 +170,24 @@ class SQLiteStore(Store):
     def prune(self, now: float | None = None) -> int:
         """Delete up to ``prune_batch`` expired rows; return how many went."""
         with self.errors("prune"):
-            cursor = self._execute(
+            _, count = self._execute(
                 self._sql_prune, (time.time() if now is None else now, self.prune_batch)
             )
-            return cursor.rowcount
+            return count
 
     def all(self) -> dict[str, Record]:
         with self.errors("all"):
-            rows = self._execute(
+            rows, _ = self._execute(
                 f'SELECT sid, sess FROM "{self.table}" WHERE expire > ?', (time.time(),)
-            ).fetchall()
+            )
             return {sid: json.loads(sess) for sid, sess in rows}
 
     def length(self) -> int:
         with self.errors("length"):
-            row = self._execute(
+            rows, _ = self._execute(
                 f'SELECT COUNT(*) FROM "{self.table}" WHERE expire > ?', (time.time(),)
-            ).fetchone()
-            return int(row[0])
+            )
+            return int(rows[0][0])
 
     def clear(self) -> None:
         with self.errors("clear"):
