@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import math
 from collections.abc import Iterator
 
 from ..errors import StoreError
@@ -81,3 +82,26 @@ class Store(abc.ABC):
             raise
         except Exception as error:
             raise StoreError(type(self).__name__, operation) from error
+
+
+def positive_seconds(store: str, name: str, value: object) -> float:
+    """Check a store option given in seconds; return it as a float.
+
+    :raises TypeError: when it is not a number.
+    :raises ValueError: when it is not finite and positive.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{store} option {name!r} must be seconds, not {value!r}")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{store} option {name!r} must be positive, not {value!r}")
+    return float(value)
+
+
+def positive_int(store: str, name: str, value: object) -> int:
+    """Check a store option that counts something.
+
+    :raises ValueError: when it is not a positive int.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{store} option {name!r} must be a positive int, not {value!r}")
+    return value

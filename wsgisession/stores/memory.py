@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import heapq
 import json
-import math
 import threading
 import time
 
 from ..record import COOKIE_KEY, Record, record_expiry
-from .base import DEFAULT_TTL, Store
+from .base import DEFAULT_TTL, Store, positive_int, positive_seconds
 
 
 class MemoryStore(Store):
@@ -33,18 +32,10 @@ class MemoryStore(Store):
     """
 
     def __init__(self, *, ttl: float = DEFAULT_TTL, max_entries: int | None = 100_000) -> None:
-        if max_entries is not None and (
-            isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 1
-        ):
-            raise ValueError(
-                f"MemoryStore option 'max_entries' must be a positive int or None: {max_entries!r}"
-            )
-        self.max_entries = max_entries
-        if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
-            raise TypeError(f"MemoryStore option 'ttl' must be seconds, not {ttl!r}")
-        if not (math.isfinite(ttl) and ttl > 0):
-            raise ValueError(f"MemoryStore option 'ttl' must be positive, not {ttl!r}")
-        self.ttl = float(ttl)
+        self.max_entries = (
+            None if max_entries is None else positive_int("MemoryStore", "max_entries", max_entries)
+        )
+        self.ttl = positive_seconds("MemoryStore", "ttl", ttl)
         self._lock = threading.Lock()
         # sid -> (expires at, JSON); the heap holds (expires at, sid) and may
         # hold stale pairs for records since rewritten, which pruning skips.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import math
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -20,7 +19,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
     ) from error
 
 from ..record import Record, record_expiry
-from .base import DEFAULT_TTL, Store
+from .base import DEFAULT_TTL, Store, positive_int, positive_seconds
 
 T = TypeVar("T")
 
@@ -78,23 +77,14 @@ class PostgresStore(Store):
             raise ValueError(f"PostgresStore option 'table' must be a table name: {table!r}")
         if schema is not None and (not isinstance(schema, str) or not schema):
             raise ValueError(f"PostgresStore option 'schema' must be a schema name: {schema!r}")
-        if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
-            raise TypeError(f"PostgresStore option 'ttl' must be seconds, not {ttl!r}")
-        if not (math.isfinite(ttl) and ttl > 0):
-            raise ValueError(f"PostgresStore option 'ttl' must be positive, not {ttl!r}")
+        ttl = positive_seconds("PostgresStore", "ttl", ttl)
+        timeout = positive_seconds("PostgresStore", "timeout", timeout)
         for option, value in (
             ("max_size", max_size),
             ("prune_every", prune_every),
             ("prune_batch", prune_batch),
         ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(
-                    f"PostgresStore option {option!r} must be a positive int: {value!r}"
-                )
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-            raise ValueError(
-                f"PostgresStore option 'timeout' must be positive seconds: {timeout!r}"
-            )
+            positive_int("PostgresStore", option, value)
         self.ttl = float(ttl)
         self.prune_every = prune_every
         self.prune_batch = prune_batch

@@ -15,7 +15,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
     raise ImportError("RedisStore needs redis-py: pip install 'wsgisession[redis]'") from error
 
 from ..record import Record, record_expiry
-from .base import DEFAULT_TTL, Store
+from .base import DEFAULT_TTL, Store, positive_int, positive_seconds
 
 # Characters SCAN's MATCH treats as a pattern.
 _GLOB = re.compile(r"([*?\[\]\\])")
@@ -59,14 +59,8 @@ class RedisStore(Store):
             raise TypeError("RedisStore takes a 'client' or a 'url', not both")
         if not isinstance(prefix, str):
             raise TypeError(f"RedisStore option 'prefix' must be a str, not {prefix!r}")
-        if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
-            raise TypeError(f"RedisStore option 'ttl' must be seconds, not {ttl!r}")
-        if not (math.isfinite(ttl) and ttl > 0):
-            raise ValueError(f"RedisStore option 'ttl' must be positive, not {ttl!r}")
-        if isinstance(scan_count, bool) or not isinstance(scan_count, int) or scan_count < 1:
-            raise ValueError(
-                f"RedisStore option 'scan_count' must be a positive int: {scan_count!r}"
-            )
+        ttl = positive_seconds("RedisStore", "ttl", ttl)
+        positive_int("RedisStore", "scan_count", scan_count)
         self._owns_client = client is None
         if client is None:
             client = redis.Redis.from_url(url) if url is not None else redis.Redis()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 import os
 import re
 import sqlite3
@@ -13,7 +12,7 @@ import time
 from typing import Any
 
 from ..record import COOKIE_KEY, Record, record_expiry
-from .base import DEFAULT_TTL, Store
+from .base import DEFAULT_TTL, Store, positive_int, positive_seconds
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -55,11 +54,10 @@ class SQLiteStore(Store):
     ) -> None:
         if not isinstance(table, str) or not _IDENTIFIER.fullmatch(table):
             raise ValueError(f"SQLiteStore option 'table' must be an SQL identifier: {table!r}")
-        _positive("ttl", ttl)
-        _positive("timeout", timeout)
-        for name, value in (("prune_every", prune_every), ("prune_batch", prune_batch)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"SQLiteStore option {name!r} must be a positive int: {value!r}")
+        positive_seconds("SQLiteStore", "ttl", ttl)
+        positive_seconds("SQLiteStore", "timeout", timeout)
+        positive_int("SQLiteStore", "prune_every", prune_every)
+        positive_int("SQLiteStore", "prune_batch", prune_batch)
         self.path = os.fspath(path)
         self.table = table
         self.ttl = float(ttl)
@@ -202,10 +200,3 @@ class SQLiteStore(Store):
             connection.close()
         self._shared = None
         self._local = threading.local()
-
-
-def _positive(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"SQLiteStore option {name!r} must be seconds, not {value!r}")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"SQLiteStore option {name!r} must be positive, not {value!r}")
