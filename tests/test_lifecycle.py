@@ -1456,3 +1456,32 @@ class TestVaryForALoadedSession:
     def test_no_vary_for_a_visitor_without_cookie_whose_session_is_unused(self) -> None:
         client = make_client(None, save_uninitialized=False)
         assert client.get("/").headers.get("Vary") is None
+
+
+class TestNewAndModified:
+    def test_flags_through_a_request(self, store: RecordingStore) -> None:
+        seen: list[tuple[bool, bool]] = []
+
+        def view(session: Session, environ: dict[str, Any]) -> None:
+            seen.append((session.new, session.modified))
+            if environ["PATH_INFO"] == "/write":
+                session["n"] = session.get("n", 0) + 1
+                seen.append((session.new, session.modified))
+            if environ["PATH_INFO"] == "/regenerate":
+                session.regenerate(keep_data=True)
+                seen.append((session.new, session.modified))
+
+        client = make_client(view, store=store, resave=False, save_uninitialized=False)
+        client.get("/write")
+        client.get("/read")
+        client.get("/write")
+        client.get("/regenerate")
+        assert seen == [
+            (True, False),
+            (True, True),
+            (False, False),
+            (False, False),
+            (False, True),
+            (False, False),
+            (True, True),
+        ]

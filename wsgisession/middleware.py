@@ -16,7 +16,7 @@ from .cookie import CookieOptions, path_matches
 from .policy import Lifecycle, Unset
 from .request import RequestSession, logger
 from .response import DeferredResponse
-from .session import ENVIRON_KEY
+from .session import ENVIRON_KEY, Session
 from .signing import CookieSigner
 from .stores.base import Store
 from .stores.memory import MemoryStore
@@ -169,6 +169,10 @@ class SessionMiddleware:
             unset=unset,
         )
         self._environ_checked = False
+        #: The class of the sessions this middleware creates: a
+        #: :class:`Session` subclass, as framework integrations set it
+        #: (:func:`wsgisession.flask.init_app`).
+        self.session_class: type[Session] = Session
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if ENVIRON_KEY in environ:

@@ -139,7 +139,7 @@ class RequestSession:
         logger.debug("new session %s", _short(sid))
         self.original_id = sid
         self.original_data = "{}"
-        return Session(sid, {}, self._new_cookie(), self)
+        return self.middleware.session_class(sid, {}, self._new_cookie(), self)
 
     def _split(self, record: Record, operation: str) -> tuple[dict[str, Any], SessionCookie]:
         cookie_json = record.get(COOKIE_KEY)
@@ -160,7 +160,7 @@ class RequestSession:
         logger.debug("loaded session %s", _short(sid))
         self.original_id = sid
         self.original_data = encode_data(data)
-        return Session(sid, data, cookie, self)
+        return self.middleware.session_class(sid, data, cookie, self)
 
     # The operations a Session delegates here (SessionOwner).
 
@@ -201,6 +201,19 @@ class RequestSession:
         self.destroyed = True
         if self.environ.get(ENVIRON_KEY) is session:
             self.environ[ENVIRON_KEY] = None
+
+    def is_new(self, session: Session) -> bool:
+        return session._id != self.cookie_id
+
+    def is_modified(self, session: Session) -> bool:
+        return session._id != self.original_id or session._encoded_data() != self.original_data
+
+    def mark_modified(self, session: Session) -> None:
+        # No serialised data is the empty string, so the session now counts
+        # as modified and unsaved whatever it holds: it is saved and its
+        # cookie renewed.
+        self.original_data = ""
+        self.saved = None
 
     def _write(self, session: Session, data: str) -> None:
         logger.debug("saving session %s", _short(session._id))

@@ -48,6 +48,9 @@ class SessionOwner(Protocol):
     def reload(self, session: Session) -> None: ...
     def regenerate(self, session: Session, keep_data: bool) -> None: ...
     def destroy(self, session: Session) -> None: ...
+    def is_new(self, session: Session) -> bool: ...
+    def is_modified(self, session: Session) -> bool: ...
+    def mark_modified(self, session: Session) -> None: ...
 
 
 class Session(MutableMapping[str, Any]):
@@ -121,6 +124,18 @@ class Session(MutableMapping[str, Any]):
     def __repr__(self) -> str:
         # The id is a bearer credential: keep it out of logs and tracebacks.
         return f"<Session keys={list(self._data)!r}>"
+
+    @property
+    def new(self) -> bool:
+        """Whether the request did not bring this session: it was created in
+        this request (or regenerated), so its cookie is yet to be sent."""
+        return self._owner.is_new(self)
+
+    @property
+    def modified(self) -> bool:
+        """Whether the id or the data differ from what the request started
+        with, so that the session will be saved."""
+        return self._owner.is_modified(self)
 
     def touch(self) -> None:
         """Restart the cookie's expiry: ``cookie.max_age`` becomes

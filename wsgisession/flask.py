@@ -1,0 +1,145 @@
+"""Flask integration: ``flask.session`` becomes the wsgisession session.
+
+::
+
+    from flask import Flask, session
+    from wsgisession import SQLiteStore
+    from wsgisession.flask import init_app
+
+    app = Flask(__name__)
+    init_app(app, secret="change me", store=SQLiteStore("sessions.db"),
+             resave=False, save_uninitialized=False)
+
+    @app.route("/")
+    def index():
+        session["views"] = session.get("views", 0) + 1
+        return f"{session['views']} views"
+
+Coming from Flask-Session, ``Session(app)`` and its ``SESSION_*`` settings
+become one ``init_app(app, ...)`` call with the middleware's options.
+Needs Flask (``pip install 'wsgisession[flask]'``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+try:
+    import flask
+    from flask import current_app
+    from flask.sessions import SessionInterface, SessionMixin
+    from werkzeug.local import LocalProxy
+except ImportError as error:  # pragma: no cover - depends on the environment
+    raise ImportError("wsgisession.flask needs Flask: pip install 'wsgisession[flask]'") from error
+
+from .middleware import SessionMiddleware
+from .session import ENVIRON_KEY, Session
+
+if TYPE_CHECKING:
+    from flask import Flask, Request, Response
+
+__all__ = ["FlaskSession", "WsgiSessionInterface", "init_app", "session"]
+
+
+# SessionMixin declares ``new`` a plain attribute; here it is a read-only answer.
+class FlaskSession(Session, SessionMixin):  # type: ignore[override]
+    """A wsgisession :class:`~wsgisession.Session` that is also Flask's
+    :class:`~flask.sessions.SessionMixin`.
+
+    - ``permanent`` is whether the cookie outlives the browser session.
+      Setting it to ``True`` gives a cookie without an expiry Flask's
+      ``PERMANENT_SESSION_LIFETIME``; ``False`` makes it a browser-session
+      cookie.
+    - ``new`` and ``modified`` are wsgisession's own answers (changes,
+      nested ones included, are found by comparing the data). Setting
+      ``modified = True`` forces a save, as Flask users expect.
+    - ``accessed`` is set by Flask whenever ``flask.session`` is used; the
+      response then carries ``Vary: Cookie``.
+    """
+
+    @property
+    def permanent(self) -> bool:
+        return self._cookie.expires is not None
+
+    @permanent.setter
+    def permanent(self, value: bool) -> None:
+        self._accessed = True
+        if bool(value) == self.permanent:
+            return
+        self._cookie.max_age = current_app.permanent_session_lifetime if value else None
+        # The new lifetime must reach the store and the browser.
+        self._owner.mark_modified(self)
+
+    @property
+    def modified(self) -> bool:
+        return super().modified
+
+    @modified.setter
+    def modified(self, value: bool) -> None:
+        if value:
+            self._owner.mark_modified(self)
+
+    @property
+    def accessed(self) -> bool:
+        return self._accessed
+
+    @accessed.setter
+    def accessed(self, value: bool) -> None:
+        self._accessed = value
+
+
+class WsgiSessionInterface(SessionInterface):
+    """Hands Flask the session :class:`SessionMiddleware` opened for the
+    request; saving is the middleware's job, after the response is built."""
+
+    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+        if ENVIRON_KEY not in request.environ:
+            if not isinstance(app.extensions.get("wsgisession"), SessionMiddleware):
+                raise RuntimeError(
+                    "flask.session needs wsgisession's SessionMiddleware around the app:"
+                    " call wsgisession.flask.init_app(app, ...)"
+                )
+            # Outside the cookie path: Flask gives the request a NullSession.
+            return None
+        session = request.environ[ENVIRON_KEY]
+        return session if isinstance(session, FlaskSession) else None
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        """Nothing to do: the middleware decides and saves when the response
+        leaves the application."""
+
+
+def init_app(app: Flask, **options: Any) -> SessionMiddleware:
+    """Install wsgisession in a Flask application.
+
+    Wraps ``app.wsgi_app`` in :class:`SessionMiddleware` with ``options``
+    (``secret`` defaults to ``app.secret_key``) and sets
+    ``app.session_interface`` so that ``flask.session`` is the request's
+    :class:`FlaskSession`. Returns the middleware, also kept as
+    ``app.extensions["wsgisession"]``.
+
+    :raises TypeError, ValueError: for an invalid option, naming it.
+    """
+    if "secret" not in options and app.secret_key:
+        options["secret"] = app.secret_key
+    middleware = SessionMiddleware(app.wsgi_app, **options)
+    middleware.session_class = FlaskSession
+    app.wsgi_app = middleware  # type: ignore[method-assign]
+    app.session_interface = WsgiSessionInterface()
+    app.extensions["wsgisession"] = middleware
+    return middleware
+
+
+def _current_session() -> FlaskSession:
+    current = flask.session._get_current_object()  # type: ignore[attr-defined]
+    if not isinstance(current, FlaskSession):
+        raise RuntimeError(
+            "this request has no wsgisession session: call wsgisession.flask.init_app(app),"
+            " and check that the request path is inside the cookie path"
+        )
+    return current
+
+
+#: ``flask.session``, typed as the :class:`FlaskSession` it is, so that
+#: ``session.regenerate()``, ``session.destroy()`` and ``session.id`` type-check.
+session = cast(FlaskSession, LocalProxy(_current_session))
