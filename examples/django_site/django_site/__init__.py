@@ -1,0 +1,1 @@
+"""The Django project of the wsgisession example (see ../manage.py)."""
