@@ -13,6 +13,7 @@ the data. ``wsgisession.flask.session`` is that same object, typed, for
 
 from __future__ import annotations
 
+import logging
 import os
 
 from flask import Flask, redirect, render_template_string, url_for
@@ -23,6 +24,18 @@ from wsgisession.flask import init_app, session
 
 # For trying it out only: a real deployment sets SESSION_SECRET (see production.py).
 DEV_SECRET = "change me: a long random string"
+
+
+def session_secret() -> str:
+    """``SESSION_SECRET``, or a development secret, loudly."""
+    secret = os.environ.get("SESSION_SECRET")
+    if secret is None:
+        logging.getLogger(__name__).warning(
+            "SESSION_SECRET is not set: cookies are signed with a public development secret"
+        )
+        return DEV_SECRET
+    return secret
+
 
 PAGE = """<!doctype html>
 <html lang="en">
@@ -52,7 +65,7 @@ code { background: #f0f0f0; padding: 0 .25rem; border-radius: .2rem; word-break:
 app = Flask(__name__)
 init_app(
     app,
-    secret=os.environ.get("SESSION_SECRET", DEV_SECRET),
+    secret=session_secret(),
     store=SQLiteStore(os.environ.get("SESSION_DB", "flask_app.db")),
     resave=False,
     save_uninitialized=False,
@@ -63,6 +76,8 @@ init_app(
 @app.get("/")
 def index() -> str:
     session["views"] = session.get("views", 0) + 1
+    # The expiry restarts with this request; show it as the cookie will carry it.
+    session.touch()
     expires = session.cookie.expires
     return render_template_string(
         PAGE,

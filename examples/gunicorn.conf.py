@@ -34,3 +34,7 @@ accesslog = "-"
 # gunicorn 27 opens a control socket at one fixed path per user, which a
 # second gunicorn started by the same user silently takes over.
 control_socket_disable = True
+
+# Forwarded headers are werkzeug's ProxyFix's job in production.py (it trusts
+# exactly one proxy); gunicorn itself trusts none, so there is one rule.
+forwarded_allow_ips = ""

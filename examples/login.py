@@ -15,13 +15,16 @@ Run: ``python examples/login.py`` and open http://127.0.0.1:8000 (user
 Sessions live in an SQLite file (``SESSION_DB``, default ``login.db`` in the
 current directory; ``STORE=memory`` keeps them in the process). ``HOST``,
 ``PORT`` and ``SESSION_SECRET`` as for view_counter.py. The cookie is
-``SameSite=Lax``, so other sites cannot post these forms with it; a real
-application adds CSRF tokens to its forms as well.
+``SameSite=Lax``, so other sites cannot post these forms with it; but the
+login form needs no cookie, so a POST that a browser marks as cross-site
+(``Sec-Fetch-Site``, or a foreign ``Origin``) is refused. A real application
+adds CSRF tokens to its forms as well.
 """
 
 from __future__ import annotations
 
 import html
+import logging
 import os
 from typing import TYPE_CHECKING
 
@@ -41,6 +44,18 @@ if TYPE_CHECKING:
 
 # For trying it out only: a real deployment sets SESSION_SECRET (see production.py).
 DEV_SECRET = "change me: a long random string"
+
+
+def session_secret() -> str:
+    """``SESSION_SECRET``, or a development secret, loudly."""
+    secret = os.environ.get("SESSION_SECRET")
+    if secret is None:
+        logging.getLogger(__name__).warning(
+            "SESSION_SECRET is not set: cookies are signed with a public development secret"
+        )
+        return DEV_SECRET
+    return secret
+
 
 # A real application keeps password hashes like these in its database.
 USERS = {"alice": generate_password_hash("wonderland")}
@@ -89,10 +104,25 @@ def render(session: Session, title: str, body: str) -> Response:
     return Response(page, mimetype="text/html")
 
 
+# Checked for unknown users too, so the time taken does not tell who exists.
+_NOBODY = generate_password_hash("no one has this password")
+
+
 def authenticate(username: str, password: str) -> bool:
     """Whether ``password`` is ``username``'s."""
-    stored = USERS.get(username)
-    return stored is not None and check_password_hash(stored, password)
+    matches = check_password_hash(USERS.get(username, _NOBODY), password)
+    return matches and username in USERS
+
+
+def cross_site(request: Request) -> bool:
+    """Whether a browser says the request comes from another site: a form on
+    some other page posting here (login CSRF). Clients that send neither
+    header (curl, tests) are not browsers and pass."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site not in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    return origin is not None and origin != request.host_url.rstrip("/")
 
 
 def home(request: Request, session: Session) -> Response:
@@ -169,6 +199,8 @@ def pages(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[b
     request = Request(environ)
     session = get_session(environ)
     assert session is not None, "every path is inside the cookie path, /"
+    if request.method == "POST" and cross_site(request):
+        return Response("Forbidden: cross-site form", status=403)(environ, start_response)
     try:
         endpoint, _ = URLS.bind_to_environ(environ).match()
         response = VIEWS[endpoint](request, session)
@@ -189,7 +221,7 @@ def create_app(store: Store | None = None) -> SessionMiddleware:
     """The login demo with its sessions in ``store`` (by default :func:`default_store`)."""
     return SessionMiddleware(
         pages,
-        secret=os.environ.get("SESSION_SECRET", DEV_SECRET),
+        secret=session_secret(),
         store=default_store() if store is None else store,
         resave=False,
         save_uninitialized=False,

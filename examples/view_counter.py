@@ -16,6 +16,7 @@ environment describes, for any WSGI server (``gunicorn view_counter:app``).
 from __future__ import annotations
 
 import html
+import logging
 import os
 from typing import TYPE_CHECKING
 
@@ -32,6 +33,18 @@ if TYPE_CHECKING:
 
 # For trying it out only: a real deployment sets SESSION_SECRET (see production.py).
 DEV_SECRET = "change me: a long random string"
+
+
+def session_secret() -> str:
+    """``SESSION_SECRET``, or a development secret, loudly."""
+    secret = os.environ.get("SESSION_SECRET")
+    if secret is None:
+        logging.getLogger(__name__).warning(
+            "SESSION_SECRET is not set: cookies are signed with a public development secret"
+        )
+        return DEV_SECRET
+    return secret
+
 
 PAGE = """<!doctype html>
 <html lang="en">
@@ -71,6 +84,8 @@ def counter(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable
     if request.path != "/" or session is None:
         return Response("Not Found", status=404)(environ, start_response)
     session["views"] = session.get("views", 0) + 1
+    # The expiry restarts with this request; show it as the cookie will carry it.
+    session.touch()
     expires = session.cookie.expires
     page = PAGE.format(
         views=session["views"],
@@ -94,7 +109,7 @@ def create_app(store: Store | None = None) -> SessionMiddleware:
     :func:`default_store`)."""
     return SessionMiddleware(
         counter,
-        secret=os.environ.get("SESSION_SECRET", DEV_SECRET),
+        secret=session_secret(),
         store=default_store() if store is None else store,
         resave=False,
         save_uninitialized=False,

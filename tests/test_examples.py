@@ -932,3 +932,36 @@ class TestServed:
         )
         assert result.returncode != 0
         assert b"SESSION_SECRETS is not set" in result.stdout + result.stderr
+
+
+class TestLoginCrossSite:
+    """A login form posted from another site (login CSRF) is refused."""
+
+    @pytest.mark.parametrize(
+        "headers",
+        [
+            pytest.param({"Sec-Fetch-Site": "cross-site"}, id="sec-fetch-site"),
+            pytest.param({"Origin": "http://evil.example"}, id="foreign-origin"),
+        ],
+    )
+    def test_refused(self, examples: Examples, headers: dict[str, str]) -> None:
+        client = Client(examples.load("login").app)
+        form = {"username": "alice", "password": "wonderland"}
+        response = client.post("/login", data=form, headers=headers)
+        assert response.status_code == 403
+        assert client.get_cookie("connect.sid") is None
+
+    @pytest.mark.parametrize(
+        "headers",
+        [
+            pytest.param({"Sec-Fetch-Site": "same-origin"}, id="sec-fetch-site"),
+            pytest.param({"Origin": "http://localhost"}, id="same-origin"),
+            pytest.param({}, id="no-headers"),
+        ],
+    )
+    def test_allowed(self, examples: Examples, headers: dict[str, str]) -> None:
+        client = Client(examples.load("login").app)
+        form = {"username": "alice", "password": "wonderland"}
+        response = client.post("/login", data=form, headers=headers)
+        assert response.status_code == 303
+        assert response.headers["Location"] == "/private"

@@ -31,6 +31,11 @@ def make_app(store: RecordingStore, **options: Any) -> Flask:
     def peek() -> str:
         return repr(dict(flask.session))
 
+    @app.route("/flask-write")
+    def flask_write() -> str:
+        flask.session["x"] = 1
+        return "written"
+
     @app.route("/nothing")
     def nothing() -> str:
         return "nothing"
@@ -162,12 +167,14 @@ class TestSession:
 
     def test_regenerate_and_destroy(self, app: Flask, store: RecordingStore) -> None:
         client = app.test_client()
-        client.get("/")
         before = sid_from(client.get("/"))
+        assert before is not None
+        assert store.get(before) is not None
         response = client.get("/login")
         assert response.text != before
+        assert sid_from(response) == response.text
         assert store.get(response.text) is not None
-        assert before is None or store.get(before) is None
+        assert store.get(before) is None
         response = client.get("/logout")
         assert response.text == "bye"
         assert store.length() == 0
@@ -230,8 +237,8 @@ class TestCookiePath:
         app = make_app(store, cookie={"path": "/app"})
         response = app.test_client().get("/peek")
         assert response.text == "{}"
-        with pytest.raises(RuntimeError):
-            app.test_client().get("/").text  # noqa: B018 - writing a NullSession raises
+        with pytest.raises(RuntimeError, match="outside the session cookie's path"):
+            app.test_client().get("/flask-write").text  # noqa: B018 - writing raises
 
 
 class TestTypedProxy:
@@ -246,3 +253,75 @@ class TestTypedProxy:
 
         with pytest.raises(RuntimeError, match="init_app"):
             app.test_client().get("/")
+
+
+class TestPermanentChanges:
+    def test_permanent_false_replaces_the_persistent_cookie(self, store: RecordingStore) -> None:
+        app = make_app(store, cookie={"max_age": 600})
+        client = app.test_client()
+        client.get("/")
+        response = client.get("/permanent/0")
+        header = session_cookie(response)
+        assert header is not None
+        assert "Expires=" not in header
+
+    def test_permanent_true_applies_the_flask_lifetime_over_max_age(
+        self, store: RecordingStore
+    ) -> None:
+        app = make_app(store, cookie={"max_age": 3600})
+        app.permanent_session_lifetime = timedelta(days=30)
+        client = app.test_client()
+        client.get("/")
+        assert session_cookie(client.get("/permanent/1")) is not None
+        record = next(iter(store.all().values()))
+        assert record["cookie"]["originalMaxAge"] == 30 * 86400 * 1000
+
+    def test_setting_permanent_again_costs_no_write(self, store: RecordingStore) -> None:
+        app = make_app(store)
+        client = app.test_client()
+        client.get("/permanent/1")
+        store.operations()
+        client.get("/permanent/1")
+        assert store.operations() == ["get", "touch"]
+
+
+class TestFlaskConfig:
+    def test_cookie_settings_come_from_the_flask_config(self, store: RecordingStore) -> None:
+        app = Flask(__name__)
+        app.config.update(
+            SESSION_COOKIE_SECURE=True,
+            SESSION_COOKIE_SAMESITE="Lax",
+            SESSION_COOKIE_DOMAIN="example.com",
+            SESSION_COOKIE_PATH="/",
+        )
+        init_app(app, secret="s", store=store, resave=False, save_uninitialized=True)
+
+        @app.route("/")
+        def index() -> str:
+            return "ok"
+
+        header = session_cookie(app.test_client().get("/", base_url="https://example.com"))
+        assert header is not None
+        assert "Secure" in header
+        assert "SameSite=Lax" in header
+        assert "Domain=example.com" in header
+        assert session_cookie(app.test_client().get("/", base_url="http://example.com")) is None
+
+    def test_an_explicit_cookie_option_wins(self, store: RecordingStore) -> None:
+        app = Flask(__name__)
+        app.config["SESSION_COOKIE_SECURE"] = True
+        init_app(app, secret="s", store=store, resave=False, save_uninitialized=True, cookie={})
+
+        @app.route("/")
+        def index() -> str:
+            return "ok"
+
+        header = session_cookie(app.test_client().get("/"))
+        assert header is not None
+        assert "Secure" not in header
+
+    def test_deprecation_warning_points_at_the_caller(self) -> None:
+        app = Flask(__name__)
+        with pytest.warns(DeprecationWarning, match="resave") as caught:
+            init_app(app, secret="s", save_uninitialized=False)
+        assert caught[0].filename == __file__

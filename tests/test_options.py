@@ -528,3 +528,9 @@ class TestLogging:
         caplog.set_level(logging.INFO, logger="wsgisession")
         make_client(counting_view).get("/")
         assert [r for r in caplog.records if r.name.startswith("wsgisession")] == []
+
+
+def test_deprecation_warning_points_at_the_caller() -> None:
+    with pytest.warns(DeprecationWarning, match="save_uninitialized") as caught:
+        SessionMiddleware(app, secret="s", resave=False)
+    assert caught[0].filename == __file__

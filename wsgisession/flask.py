@@ -22,12 +22,12 @@ Needs Flask (``pip install 'wsgisession[flask]'``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 try:
     import flask
     from flask import current_app
-    from flask.sessions import SessionInterface, SessionMixin
+    from flask.sessions import NullSession, SessionInterface, SessionMixin
     from werkzeug.local import LocalProxy
 except ImportError as error:  # pragma: no cover - depends on the environment
     raise ImportError("wsgisession.flask needs Flask: pip install 'wsgisession[flask]'") from error
@@ -38,7 +38,7 @@ from .session import ENVIRON_KEY, Session
 if TYPE_CHECKING:
     from flask import Flask, Request, Response
 
-__all__ = ["FlaskSession", "WsgiSessionInterface", "init_app", "session"]
+__all__ = ["FlaskSession", "NoSession", "WsgiSessionInterface", "init_app", "session"]
 
 
 # SessionMixin declares ``new`` a plain attribute; here it is a read-only answer.
@@ -64,9 +64,16 @@ class FlaskSession(Session, SessionMixin):  # type: ignore[override]
     @permanent.setter
     def permanent(self, value: bool) -> None:
         self._accessed = True
-        if bool(value) == self.permanent:
+        cookie = self._cookie
+        if value:
+            lifetime = current_app.permanent_session_lifetime.total_seconds()
+            if cookie.expires is not None and cookie.original_max_age == lifetime:
+                return
+            cookie.max_age = lifetime
+        elif cookie.expires is None:
             return
-        self._cookie.max_age = current_app.permanent_session_lifetime if value else None
+        else:
+            cookie.max_age = None
         # The new lifetime must reach the store and the browser.
         self._owner.mark_modified(self)
 
@@ -88,9 +95,30 @@ class FlaskSession(Session, SessionMixin):  # type: ignore[override]
         self._accessed = value
 
 
+class NoSession(NullSession):
+    """What ``flask.session`` is where the request has no wsgisession
+    session (its path is outside the cookie path): readable and empty;
+    writing raises, saying why."""
+
+    def _fail(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise RuntimeError(
+            "this request has no session: its path is outside the session cookie's path"
+            " (the 'path' cookie option of wsgisession.flask.init_app)"
+        )
+
+    __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _fail
+
+
 class WsgiSessionInterface(SessionInterface):
     """Hands Flask the session :class:`SessionMiddleware` opened for the
-    request; saving is the middleware's job, after the response is built."""
+    request; saving is the middleware's job, after the response is built.
+
+    Flask's ``client.session_transaction()`` is not supported: it opens a
+    session outside any request, where no middleware runs. Set up session
+    state through requests instead.
+    """
+
+    null_session_class = NoSession
 
     def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
         if ENVIRON_KEY not in request.environ:
@@ -112,22 +140,42 @@ class WsgiSessionInterface(SessionInterface):
 def init_app(app: Flask, **options: Any) -> SessionMiddleware:
     """Install wsgisession in a Flask application.
 
-    Wraps ``app.wsgi_app`` in :class:`SessionMiddleware` with ``options``
-    (``secret`` defaults to ``app.secret_key``) and sets
-    ``app.session_interface`` so that ``flask.session`` is the request's
+    Wraps ``app.wsgi_app`` in :class:`SessionMiddleware` with ``options`` and
+    sets ``app.session_interface`` so that ``flask.session`` is the request's
     :class:`FlaskSession`. Returns the middleware, also kept as
     ``app.extensions["wsgisession"]``.
+
+    Flask's settings fill in what ``options`` leave out: ``secret`` defaults
+    to ``app.secret_key``, and without a ``cookie`` option the cookie takes
+    ``SESSION_COOKIE_PATH``, ``_DOMAIN``, ``_HTTPONLY``, ``_SECURE``,
+    ``_SAMESITE`` and ``_PARTITIONED`` from ``app.config``. The cookie name
+    stays wsgisession's (``connect.sid``) unless ``name`` is given.
 
     :raises TypeError, ValueError: for an invalid option, naming it.
     """
     if "secret" not in options and app.secret_key:
         options["secret"] = app.secret_key
+    if "cookie" not in options:
+        options["cookie"] = _cookie_from_config(app)
     middleware = SessionMiddleware(app.wsgi_app, **options)
     middleware.session_class = FlaskSession
     app.wsgi_app = middleware  # type: ignore[method-assign]
     app.session_interface = WsgiSessionInterface()
     app.extensions["wsgisession"] = middleware
     return middleware
+
+
+def _cookie_from_config(app: Flask) -> dict[str, Any]:
+    config = app.config
+    samesite = config.get("SESSION_COOKIE_SAMESITE")
+    return {
+        "path": config.get("SESSION_COOKIE_PATH") or config.get("APPLICATION_ROOT") or "/",
+        "domain": config.get("SESSION_COOKIE_DOMAIN") or None,
+        "httponly": bool(config.get("SESSION_COOKIE_HTTPONLY", True)),
+        "secure": bool(config.get("SESSION_COOKIE_SECURE", False)),
+        "samesite": samesite.lower() if isinstance(samesite, str) else None,
+        "partitioned": bool(config.get("SESSION_COOKIE_PARTITIONED", False)),
+    }
 
 
 def _current_session() -> FlaskSession:

@@ -4,8 +4,10 @@ at the end of the response sends the cookie and writes the store as
 
 from __future__ import annotations
 
+import os
 import re
 import secrets as _secrets
+import sys
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -66,13 +68,23 @@ def _secrets_option(secret: object) -> list[bytes]:
     return keys
 
 
+def _caller_stacklevel() -> int:
+    # The first frame outside wsgisession: the application's call of
+    # SessionMiddleware(...) or of an integration such as flask.init_app.
+    package = os.path.dirname(__file__)
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def _flag_option(name: str, value: object, *, default: bool | None = None) -> bool:
     if value is None and default is not None:
         warnings.warn(
             f"the {name!r} option was not given and defaults to {default}; pass"
             f" {name}=False or {name}=True (express-session warns the same)",
             DeprecationWarning,
-            stacklevel=3,
+            stacklevel=_caller_stacklevel(),
         )
         return default
     if not isinstance(value, bool):

@@ -44,7 +44,8 @@ class SessionState:
     #: The session's id and serialised data now.
     id: str
     data: str
-    #: Whether the session's cookie has an expiry (not a browser-session cookie).
+    #: Whether the session's cookie has an expiry (not a browser-session
+    #: cookie), or had one when loaded (so the browser holds one to replace).
     has_expiry: bool
     #: ``"present"`` while the application has the session; ``"unset"`` when
     #: it set ``environ["wsgisession"]`` to ``None`` or deleted it;

@@ -55,6 +55,7 @@ class RequestSession:
         "saved",
         "session",
         "destroyed",
+        "loaded_expiry",
         "_touched",
         "_secure",
     )
@@ -69,6 +70,7 @@ class RequestSession:
         self._touched = False
         self._secure: bool | None = None
         self.saved: tuple[str, str] | None = None
+        self.loaded_expiry = False
         value = self._read_cookie()
         self.cookie_sent = value is not None
         self.cookie_id = None if value is None else self._verify(value)
@@ -81,6 +83,7 @@ class RequestSession:
             self.session = self._generate()
         else:
             self.session = self._inflate(self.cookie_id, record)
+            self.loaded_expiry = self.session._cookie.expires is not None
             if not middleware.lifecycle.resave:
                 self.saved = (self.session._id, self.original_data)
         environ[ENVIRON_KEY] = self.session
@@ -246,7 +249,9 @@ class RequestSession:
             saved=self.saved,
             id=session._id,
             data=session._encoded_data() if presence == "present" else self.original_data,
-            has_expiry=session._cookie.expires is not None,
+            # A persistent cookie the browser holds must also be replaced
+            # when the application made it a browser-session one.
+            has_expiry=session._cookie.expires is not None or self.loaded_expiry,
             presence=presence,
         )
 

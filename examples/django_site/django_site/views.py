@@ -51,6 +51,8 @@ def index(request: WSGIRequest) -> HttpResponse:
     """Count the visitor's views in their session."""
     session = _session(request)
     session["views"] = session.get("views", 0) + 1
+    # The expiry restarts with this request; show it as the cookie will carry it.
+    session.touch()
     expires = session.cookie.expires
     return HttpResponse(
         PAGE.format(
