@@ -101,10 +101,11 @@ class RequestSession:
         header = self.environ.get("HTTP_COOKIE")
         if not header:
             return None
-        # PEP 3333 hands headers over as latin-1. Undecodable bytes in some
-        # other cookie of the site must not cost the user their session.
-        text = header.encode("latin-1", "replace").decode("utf-8", "replace")
-        value: str | None = parse_cookie(text).get(self.middleware.name)
+        if not header.isascii():
+            # PEP 3333 hands headers over as latin-1. Undecodable bytes in
+            # some other cookie of the site must not cost the user their session.
+            header = header.encode("latin-1", "replace").decode("utf-8", "replace")
+        value: str | None = parse_cookie(header).get(self.middleware.name)
         return value
 
     def _verify(self, value: str) -> str | None:
@@ -217,6 +218,7 @@ class RequestSession:
         # cookie renewed.
         self.original_data = ""
         self.saved = None
+        session._accessed = True
 
     def _write(self, session: Session, data: str) -> None:
         logger.debug("saving session %s", _short(session._id))
@@ -248,7 +250,12 @@ class RequestSession:
             original_data=self.original_data,
             saved=self.saved,
             id=session._id,
-            data=session._encoded_data() if presence == "present" else self.original_data,
+            # Data the application never looked at cannot have changed.
+            data=(
+                session._encoded_data()
+                if presence == "present" and session._accessed
+                else self.original_data
+            ),
             # A persistent cookie the browser holds must also be replaced
             # when the application made it a browser-session one.
             has_expiry=session._cookie.expires is not None or self.loaded_expiry,

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import abc
-import contextlib
 import math
-from collections.abc import Iterator
+from types import TracebackType
 
 from ..errors import StoreError
 from ..record import Record
@@ -65,9 +64,8 @@ class Store(abc.ABC):
         """The number of unexpired sessions (optional; defaults to ``len(all())``)."""
         return len(self.all())
 
-    @contextlib.contextmanager
-    def errors(self, operation: str) -> Iterator[None]:
-        """Turn any exception raised inside the block into a
+    def errors(self, operation: str) -> StoreErrors:
+        """A context manager that turns any exception raised inside it into a
         :class:`~wsgisession.StoreError` naming this store and ``operation``.
 
         ::
@@ -76,12 +74,31 @@ class Store(abc.ABC):
                 with self.errors("get"):
                     return self._client.get(sid)
         """
-        try:
-            yield
-        except StoreError:
-            raise
-        except Exception as error:
-            raise StoreError(type(self).__name__, operation) from error
+        return StoreErrors(type(self).__name__, operation)
+
+
+class StoreErrors:
+    """What :meth:`Store.errors` returns. A class rather than a generator,
+    since it wraps every store call of every request."""
+
+    __slots__ = ("store", "operation")
+
+    def __init__(self, store: str, operation: str) -> None:
+        self.store = store
+        self.operation = operation
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        # Returning None lets the exception, or none, through unchanged.
+        if isinstance(error, Exception) and not isinstance(error, StoreError):
+            raise StoreError(self.store, self.operation) from error
 
 
 def positive_seconds(store: str, name: str, value: object) -> float:

@@ -37,16 +37,19 @@ class MemoryStore(Store):
         )
         self.ttl = positive_seconds("MemoryStore", "ttl", ttl)
         self._lock = threading.Lock()
-        # sid -> (expires at, JSON); the heap holds (expires at, sid) and may
-        # hold stale pairs for records since rewritten, which pruning skips.
-        self._entries: dict[str, tuple[float, str]] = {}
+        # sid -> (expires at, cookie JSON or None, JSON of the rest), so that
+        # touch rewrites only the cookie. The heap holds (expires at, sid) and
+        # may hold stale pairs for records since rewritten; pruning skips them.
+        self._entries: dict[str, tuple[float, str | None, str]] = {}
         self._expiries: list[tuple[float, str]] = []
 
     def _expires_at(self, record: Record, now: float) -> float:
         expiry = record_expiry(record)
         return now + self.ttl if expiry is None else expiry
 
-    def _write(self, sid: str, expires_at: float, encoded: str, now: float) -> None:
+    def _write(
+        self, sid: str, expires_at: float, cookie: str | None, data: str, now: float
+    ) -> None:
         # Called with the lock held.
         self._prune(now)
         if expires_at <= now:
@@ -54,7 +57,7 @@ class MemoryStore(Store):
             return
         if self.max_entries is not None and sid not in self._entries:
             self._evict(self.max_entries - 1)
-        self._entries[sid] = (expires_at, encoded)
+        self._entries[sid] = (expires_at, cookie, data)
         heapq.heappush(self._expiries, (expires_at, sid))
 
     def _prune(self, now: float) -> None:
@@ -88,15 +91,14 @@ class MemoryStore(Store):
             if entry[0] <= now:
                 del self._entries[sid]
                 return None
-        record: Record = json.loads(entry[1])
-        return record
+        return _decode(entry)
 
     def set(self, sid: str, record: Record) -> None:
-        encoded = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+        cookie, data = _encode(record)
         now = time.time()
         expires_at = self._expires_at(record, now)
         with self._lock:
-            self._write(sid, expires_at, encoded, now)
+            self._write(sid, expires_at, cookie, data, now)
 
     def destroy(self, sid: str) -> None:
         with self._lock:
@@ -108,21 +110,19 @@ class MemoryStore(Store):
             entry = self._entries.get(sid)
         if entry is None or entry[0] <= now:
             return
-        stored: Record = json.loads(entry[1])
-        stored[COOKIE_KEY] = record[COOKIE_KEY]
-        encoded = json.dumps(stored, separators=(",", ":"), ensure_ascii=False)
-        expires_at = self._expires_at(stored, now)
+        cookie = _dumps(record[COOKIE_KEY])
+        expires_at = self._expires_at(record, now)
         with self._lock:
             # A request that wrote the session meanwhile holds newer data.
             if self._entries.get(sid) is entry:
-                self._write(sid, expires_at, encoded, now)
+                self._write(sid, expires_at, cookie, entry[2], now)
 
     def all(self) -> dict[str, Record]:
         now = time.time()
         with self._lock:
             self._prune(now)
             entries = list(self._entries.items())
-        return {sid: json.loads(encoded) for sid, (expiry, encoded) in entries if expiry > now}
+        return {sid: _decode(entry) for sid, entry in entries if entry[0] > now}
 
     def clear(self) -> None:
         with self._lock:
@@ -133,4 +133,27 @@ class MemoryStore(Store):
         now = time.time()
         with self._lock:
             self._prune(now)
-            return sum(1 for expiry, _ in self._entries.values() if expiry > now)
+            return sum(1 for entry in self._entries.values() if entry[0] > now)
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _encode(record: Record) -> tuple[str | None, str]:
+    if COOKIE_KEY not in record:
+        return None, _dumps(record)
+    rest = {key: value for key, value in record.items() if key != COOKIE_KEY}
+    return _dumps(record[COOKIE_KEY]), _dumps(rest)
+
+
+def _decode(entry: tuple[float, str | None, str]) -> Record:
+    _, cookie, data = entry
+    if cookie is None:
+        text = data
+    elif data == "{}":
+        text = '{"cookie":' + cookie + "}"
+    else:
+        text = '{"cookie":' + cookie + "," + data[1:]
+    record: Record = json.loads(text)
+    return record
