@@ -92,7 +92,10 @@ class FlaskSession(Session, SessionMixin):  # type: ignore[override]
 
     @accessed.setter
     def accessed(self, value: bool) -> None:
-        self._accessed = value
+        # Only ever raised: wsgisession relies on it to know which sessions
+        # the application may have changed.
+        if value:
+            self._accessed = True
 
 
 class NoSession(NullSession):
