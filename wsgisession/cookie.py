@@ -64,11 +64,15 @@ def _seconds(name: str, value: object) -> float | None:
     return _in_range(name, float(value))
 
 
+# The Unix times a datetime can hold (a day inside, for time zones). Checked
+# on every loaded session, so by comparison rather than by building a date.
+_EARLIEST = datetime(1, 1, 2, tzinfo=timezone.utc).timestamp()
+_LATEST = datetime(9999, 12, 30, tzinfo=timezone.utc).timestamp()
+
+
 def _in_range(name: str, seconds: float) -> float:
-    try:
-        datetime.fromtimestamp(time.time() + seconds, timezone.utc)
-    except (OverflowError, OSError, ValueError):
-        raise ValueError(f"cookie option {name!r} is out of range: {seconds!r} seconds") from None
+    if not _EARLIEST < time.time() + seconds < _LATEST:
+        raise ValueError(f"cookie option {name!r} is out of range: {seconds!r} seconds")
     return seconds
 
 

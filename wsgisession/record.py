@@ -14,6 +14,7 @@ sessions are shared with Node applications that use the same store.
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime, timezone
 from typing import Any
@@ -76,3 +77,15 @@ def is_expired(record: Record, now: float | None = None) -> bool:
     if expiry is None:
         return False
     return expiry <= (time.time() if now is None else now)
+
+
+def dumps(value: object) -> str:
+    """Compact JSON, with non-ASCII text kept as it is: how stores write records."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def expires_at(record: Record, *, ttl: float, now: float) -> float:
+    """When a store lets ``record`` expire: at its cookie's expiry, or ``ttl``
+    seconds from ``now`` for a record without one."""
+    expiry = record_expiry(record)
+    return now + ttl if expiry is None else expiry

@@ -7,7 +7,7 @@ import json
 import threading
 import time
 
-from ..record import COOKIE_KEY, Record, record_expiry
+from ..record import COOKIE_KEY, Record, dumps, expires_at
 from .base import DEFAULT_TTL, Store, positive_int, positive_seconds
 
 
@@ -42,10 +42,6 @@ class MemoryStore(Store):
         # may hold stale pairs for records since rewritten; pruning skips them.
         self._entries: dict[str, tuple[float, str | None, str]] = {}
         self._expiries: list[tuple[float, str]] = []
-
-    def _expires_at(self, record: Record, now: float) -> float:
-        expiry = record_expiry(record)
-        return now + self.ttl if expiry is None else expiry
 
     def _write(
         self, sid: str, expires_at: float, cookie: str | None, data: str, now: float
@@ -96,9 +92,9 @@ class MemoryStore(Store):
     def set(self, sid: str, record: Record) -> None:
         cookie, data = _encode(record)
         now = time.time()
-        expires_at = self._expires_at(record, now)
+        expiry = expires_at(record, ttl=self.ttl, now=now)
         with self._lock:
-            self._write(sid, expires_at, cookie, data, now)
+            self._write(sid, expiry, cookie, data, now)
 
     def destroy(self, sid: str) -> None:
         with self._lock:
@@ -110,12 +106,12 @@ class MemoryStore(Store):
             entry = self._entries.get(sid)
         if entry is None or entry[0] <= now:
             return
-        cookie = _dumps(record[COOKIE_KEY])
-        expires_at = self._expires_at(record, now)
+        cookie = dumps(record[COOKIE_KEY])
+        expiry = expires_at(record, ttl=self.ttl, now=now)
         with self._lock:
             # A request that wrote the session meanwhile holds newer data.
             if self._entries.get(sid) is entry:
-                self._write(sid, expires_at, cookie, entry[2], now)
+                self._write(sid, expiry, cookie, entry[2], now)
 
     def all(self) -> dict[str, Record]:
         now = time.time()
@@ -136,15 +132,11 @@ class MemoryStore(Store):
             return sum(1 for entry in self._entries.values() if entry[0] > now)
 
 
-def _dumps(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
 def _encode(record: Record) -> tuple[str | None, str]:
     if COOKIE_KEY not in record:
-        return None, _dumps(record)
+        return None, dumps(record)
     rest = {key: value for key, value in record.items() if key != COOKIE_KEY}
-    return _dumps(record[COOKIE_KEY]), _dumps(rest)
+    return dumps(record[COOKIE_KEY]), dumps(rest)
 
 
 def _decode(entry: tuple[float, str | None, str]) -> Record:

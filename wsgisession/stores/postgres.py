@@ -18,7 +18,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
         "PostgresStore needs psycopg 3 and psycopg_pool: pip install 'wsgisession[postgres]'"
     ) from error
 
-from ..record import Record, record_expiry
+from ..record import Record, dumps, expires_at
 from .base import DEFAULT_TTL, Store, positive_int, positive_seconds
 
 T = TypeVar("T")
@@ -161,10 +161,6 @@ class PostgresStore(Store):
                 connection.commit()
             return result
 
-    def _expiry(self, record: Record, now: float) -> float:
-        expiry = record_expiry(record)
-        return now + self.ttl if expiry is None else expiry
-
     def get(self, sid: str) -> Record | None:
         def get(connection: Connection) -> Record | None:
             row = connection.execute(self._sql_get, (sid, time.time())).fetchone()
@@ -175,9 +171,9 @@ class PostgresStore(Store):
         return self._run("get", get)
 
     def set(self, sid: str, record: Record) -> None:
-        encoded = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+        encoded = dumps(record)
         now = time.time()
-        expire = self._expiry(record, now)
+        expire = expires_at(record, ttl=self.ttl, now=now)
         prune = next(self._writes) % self.prune_every == 0
 
         def set_(connection: Connection) -> None:
@@ -195,7 +191,7 @@ class PostgresStore(Store):
 
     def touch(self, sid: str, record: Record) -> None:
         now = time.time()
-        expire = self._expiry(record, now)
+        expire = expires_at(record, ttl=self.ttl, now=now)
         self._run(
             "touch",
             lambda connection: connection.execute(self._sql_touch, (expire, sid, now)),

@@ -14,7 +14,7 @@ try:
 except ImportError as error:  # pragma: no cover - depends on the environment
     raise ImportError("RedisStore needs redis-py: pip install 'wsgisession[redis]'") from error
 
-from ..record import Record, record_expiry
+from ..record import Record, dumps, expires_at
 from .base import DEFAULT_TTL, Store, positive_int, positive_seconds
 
 # Characters SCAN's MATCH treats as a pattern.
@@ -76,10 +76,8 @@ class RedisStore(Store):
         return self.prefix + sid
 
     def _milliseconds_left(self, record: Record) -> int:
-        expiry = record_expiry(record)
-        if expiry is None:
-            return math.ceil(self.ttl * 1000)
-        return math.ceil((expiry - time.time()) * 1000)
+        now = time.time()
+        return math.ceil((expires_at(record, ttl=self.ttl, now=now) - now) * 1000)
 
     def get(self, sid: str) -> Record | None:
         with self.errors("get"):
@@ -90,7 +88,7 @@ class RedisStore(Store):
             return record
 
     def set(self, sid: str, record: Record) -> None:
-        encoded = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+        encoded = dumps(record)
         left = self._milliseconds_left(record)
         with self.errors("set"):
             if left > 0:

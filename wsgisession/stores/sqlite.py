@@ -11,7 +11,7 @@ import threading
 import time
 from typing import Any
 
-from ..record import COOKIE_KEY, Record, record_expiry
+from ..record import COOKIE_KEY, Record, dumps, expires_at
 from .base import DEFAULT_TTL, Store, positive_int, positive_seconds
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -131,10 +131,6 @@ class SQLiteStore(Store):
         cursor = self._connection().execute(sql, parameters)
         return cursor.fetchall(), cursor.rowcount
 
-    def _expiry(self, record: Record, now: float) -> float:
-        expiry = record_expiry(record)
-        return now + self.ttl if expiry is None else expiry
-
     def get(self, sid: str) -> Record | None:
         with self.errors("get"):
             rows, _ = self._execute(self._sql_get, (sid, time.time()))
@@ -144,9 +140,9 @@ class SQLiteStore(Store):
             return record
 
     def set(self, sid: str, record: Record) -> None:
-        encoded = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+        encoded = dumps(record)
         now = time.time()
-        expire = self._expiry(record, now)
+        expire = expires_at(record, ttl=self.ttl, now=now)
         with self.errors("set"):
             if expire <= now:
                 self._execute(self._sql_delete, (sid,))
@@ -161,9 +157,11 @@ class SQLiteStore(Store):
 
     def touch(self, sid: str, record: Record) -> None:
         now = time.time()
-        cookie = json.dumps(record[COOKIE_KEY], separators=(",", ":"))
+        cookie = dumps(record[COOKIE_KEY])
         with self.errors("touch"):
-            self._execute(self._sql_touch, (self._expiry(record, now), cookie, sid, now))
+            self._execute(
+                self._sql_touch, (expires_at(record, ttl=self.ttl, now=now), cookie, sid, now)
+            )
 
     def prune(self, now: float | None = None) -> int:
         """Delete up to ``prune_batch`` expired rows; return how many went."""
