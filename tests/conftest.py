@@ -50,6 +50,10 @@ class RecordingStore(MemoryStore):
         self.calls.append(("touch", sid))
         super().touch(sid, record)
 
+    def refresh(self, sid: str) -> bool:
+        self.calls.append(("refresh", sid))
+        return super().refresh(sid)
+
     def operations(self) -> list[str]:
         """The operations called, in order, and forget them."""
         ops = [op for op, _ in self.calls]
@@ -83,6 +87,10 @@ class FailingStore(MemoryStore):
     def touch(self, sid: str, record: Record) -> None:
         self._maybe_fail("touch")
         super().touch(sid, record)
+
+    def refresh(self, sid: str) -> bool:
+        self._maybe_fail("refresh")
+        return super().refresh(sid)
 
 
 View = Callable[[Session, dict[str, Any]], Any]

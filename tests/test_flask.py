@@ -231,6 +231,19 @@ class TestFlags:
         client.get("/peek")
         assert store.operations() == ["get", "touch"]
 
+    def test_a_returning_visitor_whose_view_ignores_the_session_costs_one_refresh(
+        self, app: Flask, store: RecordingStore
+    ) -> None:
+        # Flask opens and "saves" its session on every request; neither loads it.
+        client = app.test_client()
+        client.get("/")
+        store.operations()
+        response = client.get("/nothing")
+        assert response.text == "nothing"
+        assert store.operations() == ["refresh"]
+        assert session_cookie(response) is None
+        assert "Vary" not in response.headers
+
 
 class TestCookiePath:
     def test_outside_the_cookie_path_flask_has_a_null_session(self, store: RecordingStore) -> None:

@@ -166,7 +166,8 @@ class TestResave:
         sid = login(client, store)
         old_expiry = backdate(store, sid, 60)
         client.get("/noop")
-        assert store.operations() == ["get", "set" if resave else "touch"]
+        # Unused, the session is refreshed without being read; resave reads and writes it.
+        assert store.operations() == (["get", "set"] if resave else ["refresh"])
         assert stored_expires(store, sid) > old_expiry + timedelta(seconds=HOUR / 2)
         # The lifetime itself is not changed by touching.
         assert store.all()[sid]["cookie"]["originalMaxAge"] == HOUR * 1000
@@ -177,6 +178,7 @@ class TestResave:
         sid = login(client, store)
 
         def concurrent_write(session: Session, environ: dict[str, Any]) -> None:
+            session.get("user")
             record = store.all()[sid]
             record["other"] = "written meanwhile"
             store.set(sid, record)
@@ -320,7 +322,7 @@ class TestSaveUninitialized:
         # "Uninitialized" is about new sessions: a loaded one is touched as usual.
         client = app_client(store, save_uninitialized=False, resave=False)
         sid = login(client, store)
-        response = client.get("/noop")
+        response = client.get("/read")
         assert session_cookie(response) is None
         assert store.operations() == ["get", "touch"]
         assert data_of(store.all()[sid]) == {"user": "ada"}
@@ -744,6 +746,7 @@ class TestSessionRegenerate:
         self, store: RecordingStore, seen: dict[str, Any], keep_data: bool = False, **options: Any
     ) -> Client:
         def regenerate(session: Session, environ: dict[str, Any]) -> None:
+            seen["old_id"] = session.id
             seen["old_env_id"] = environ["wsgisession.id"]
             session.regenerate(keep_data=keep_data)
             seen["session_id"] = session.id
@@ -788,7 +791,7 @@ class TestSessionRegenerate:
         client = self._client(store, seen)
         old = login(client, store)
         response = client.get("/regenerate")
-        assert seen["old_env_id"] == old
+        assert seen["old_env_id"] == seen["old_id"] == old
         assert seen["env_id"] == seen["session_id"] == sid_from(response)
         assert seen["env_id"] != old
         assert seen["same_object"] is True
@@ -1408,15 +1411,18 @@ class TestUnknownSession:
         assert data_of(store.all()[old]) == {"user": "ada"}
 
     def test_environ_id_is_the_session_id(self, store: RecordingStore) -> None:
-        seen: list[tuple[str, str]] = []
+        seen: list[tuple[str | None, str, str]] = []
 
         def record(session: Session, environ: dict[str, Any]) -> None:
-            seen.append((environ["wsgisession.id"], session.id))
+            before = environ.get("wsgisession.id")
+            sid = session.id
+            seen.append((before, environ["wsgisession.id"], sid))
 
         client = app_client(store, {"/record": record})
         first = sid_from(client.get("/record"))
         client.get("/record")
-        assert seen == [(first, first), (first, first)]
+        # Set when the application first uses the session, which loads it.
+        assert seen == [(None, first, first), (None, first, first)]
 
 
 class TestRegenerateFailure:
@@ -1443,15 +1449,34 @@ class TestRegenerateFailure:
         assert store.get("first-id") is not None
 
 
-class TestVaryForALoadedSession:
-    def test_vary_cookie_when_the_cookie_loaded_a_session_the_app_did_not_touch(
+class TestVaryForAnUnusedSession:
+    def test_no_vary_when_the_app_never_used_the_session_the_cookie_brought(
         self, store: RecordingStore
     ) -> None:
+        # The response cannot depend on a session the application never used.
+        client = make_client(
+            lambda session, environ: session.setdefault("n", 1),
+            store=store,
+            resave=False,
+            save_uninitialized=False,
+        )
+        client.get("/")
+        untouched = Client(
+            make_middleware(session_app(None), store=store, resave=False, save_uninitialized=False)
+        )
+        untouched.set_cookie("connect.sid", client.get_cookie("connect.sid").value)  # type: ignore[union-attr]
+        store.operations()
+        assert untouched.get("/").headers.get("Vary") is None
+        assert store.operations() == ["refresh"]
+
+    def test_vary_cookie_once_the_app_reads_the_session(self, store: RecordingStore) -> None:
         client = make_client(lambda session, environ: session.setdefault("n", 1), store=store)
         client.get("/")
-        untouched = Client(make_middleware(session_app(None), store=store))
-        untouched.set_cookie("connect.sid", client.get_cookie("connect.sid").value)  # type: ignore[union-attr]
-        assert untouched.get("/").headers.get("Vary") == "Cookie"
+        reader = Client(make_middleware(session_app(lambda s, e: str(s.get("n"))), store=store))
+        reader.set_cookie("connect.sid", client.get_cookie("connect.sid").value)  # type: ignore[union-attr]
+        response = reader.get("/")
+        assert response.text == "1"
+        assert response.headers.get("Vary") == "Cookie"
 
     def test_no_vary_for_a_visitor_without_cookie_whose_session_is_unused(self) -> None:
         client = make_client(None, save_uninitialized=False)

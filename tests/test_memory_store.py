@@ -529,9 +529,55 @@ class DictStore(Store):
         self.records.pop(sid, None)
 
 
+class TouchingDictStore(DictStore):
+    """A DictStore whose touch records what it was given and applies it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.touched: list[tuple[str, Record]] = []
+
+    def touch(self, sid: str, record: Record) -> None:
+        self.touched.append((sid, record))
+        if sid in self.records:
+            self.records[sid] = {**self.records[sid], "cookie": record["cookie"]}
+
+
 class ListingStore(DictStore):
     def all(self) -> dict[str, Record]:
         return {sid: dict(found) for sid, found in self.records.items()}
+
+
+class TestRefresh:
+    def test_refresh_rewrites_the_cookie_expiry_from_the_lifetime(self) -> None:
+        store = MemoryStore()
+        stored = record(expires_in=60, n=1)
+        stored["cookie"]["originalMaxAge"] = 7200 * 1000
+        store.set("sid", stored)
+        before = datetime.now(timezone.utc).replace(microsecond=0)
+        assert store.refresh("sid") is True
+        loaded = store.get("sid")
+        assert loaded is not None
+        assert loaded["n"] == 1
+        assert loaded["cookie"]["originalMaxAge"] == 7200 * 1000
+        expires = datetime.fromisoformat(loaded["cookie"]["expires"].replace("Z", "+00:00"))
+        assert before + timedelta(seconds=7199) < expires < before + timedelta(seconds=7202)
+
+    def test_refresh_of_a_record_without_a_cookie_uses_the_ttl(self) -> None:
+        store = MemoryStore(ttl=100)
+        store.set("sid", {"n": 1})
+        assert store.refresh("sid") is True
+        assert store.get("sid") == {"n": 1}
+
+    def test_refresh_does_not_undo_a_write_made_meanwhile(self) -> None:
+        # The entry is read, then written back only if no save replaced it.
+        store = MemoryStore()
+        store.set("sid", record(n=1))
+        entry = store._entries["sid"]
+        store.set("sid", record(n=2))
+        store._rewrite_cookie("sid", entry, record(expires_in=7200), time.time())
+        loaded = store.get("sid")
+        assert loaded is not None
+        assert loaded["n"] == 2
 
 
 class TestStoreBase:
@@ -564,6 +610,42 @@ class TestStoreBase:
         store = DictStore()
         store.touch("nope", record(n=1))
         assert store.records == {}
+
+    def test_default_refresh_reads_and_touches_with_the_expiry_restarted(self) -> None:
+        store = TouchingDictStore()
+        # A 2-hour session last touched long ago: it expires in a minute.
+        stored = record(expires_in=60, n=1)
+        stored["cookie"]["originalMaxAge"] = 7200 * 1000
+        store.set("sid", stored)
+        before = datetime.now(timezone.utc)
+        assert store.refresh("sid") is True
+        [(sid, touched)] = store.touched
+        assert sid == "sid"
+        assert touched["n"] == 1
+        expires = datetime.fromisoformat(touched["cookie"]["expires"].replace("Z", "+00:00"))
+        assert before + timedelta(seconds=7199) < expires <= before + timedelta(seconds=7201)
+        # The stored record was only read: it is what the touch made it.
+        assert store.records["sid"]["cookie"] == touched["cookie"]
+
+    def test_default_refresh_of_a_browser_session_touches_it_as_it_is(self) -> None:
+        store = TouchingDictStore()
+        store.set("sid", record(expires_in=None, n=1))
+        assert store.refresh("sid") is True
+        assert store.touched == [("sid", record(expires_in=None, n=1))]
+
+    def test_default_refresh_of_a_missing_sid_is_false(self) -> None:
+        store = TouchingDictStore()
+        assert store.refresh("nope") is False
+        assert store.touched == []
+        assert store.records == {}
+
+    def test_default_refresh_of_a_lifetime_beyond_any_date_is_a_value_error(self) -> None:
+        store = TouchingDictStore()
+        stored = record(n=1)
+        stored["cookie"]["originalMaxAge"] = 10**20
+        store.set("sid", stored)
+        with pytest.raises(ValueError, match="originalMaxAge"):
+            store.refresh("sid")
 
     @pytest.mark.parametrize("method", ["all", "clear", "length"])
     def test_optional_methods_raise_not_implemented(self, method: str) -> None:

@@ -327,6 +327,39 @@ class TestRows:
         assert row is not None
         assert before + 100 - 0.002 <= row[1] <= after + 100 + 0.002
 
+    def test_refresh_moves_the_expire_column_by_the_stored_lifetime(self, db: Database) -> None:
+        store = db.store()
+        record = make_record(60, views=1)
+        record["cookie"]["originalMaxAge"] = 7_200_500
+        store.set("sid-1", record)
+        stored_json = db.row("sid-1")
+        assert stored_json is not None
+        before = time.time()
+        assert store.refresh("sid-1") is True
+        after = time.time()
+        row = db.row("sid-1")
+        assert row is not None
+        # As connect-pg-simple's touch: the expire column moves, the JSON stays.
+        assert row[0] == stored_json[0]
+        assert before + 7200.5 - 0.002 <= row[1] <= after + 7200.5 + 0.002
+
+    def test_refresh_of_a_browser_session_row_uses_the_ttl(self, db: Database) -> None:
+        store = db.store(ttl=100)
+        store.set("sid-1", make_record(None, views=1))
+        before = time.time()
+        assert store.refresh("sid-1") is True
+        after = time.time()
+        row = db.row("sid-1")
+        assert row is not None
+        assert before + 100 - 0.002 <= row[1] <= after + 100 + 0.002
+
+    def test_refresh_of_an_expired_row_is_false_and_leaves_it(self, db: Database) -> None:
+        store = db.store()
+        db.insert("sid-1", make_record(60, views=1), "now() - interval '1 second'")
+        before = db.row("sid-1")
+        assert store.refresh("sid-1") is False
+        assert db.row("sid-1") == before
+
     def test_reads_ignore_expired_rows_before_any_prune(self, db: Database) -> None:
         store = db.store(prune_every=1_000_000)
         # Only the row's expire says it is over: its cookie claims an hour more.
@@ -684,7 +717,7 @@ class TestServerDown:
         store = PostgresStore(DOWN_DSN, create_table=False, timeout=0.3)
         try:
             middleware = make_middleware(
-                session_app(lambda session, environ: "ok"),
+                session_app(lambda session, environ: str(session.get("views"))),
                 store=store,
                 resave=False,
                 save_uninitialized=False,

@@ -226,6 +226,81 @@ class TestTouch:
         assert raw.exists(prefix + "sid-1") == 0
 
 
+def _with_lifetime(seconds: float | None, expires_in: float = 60, **data: Any) -> Record:
+    record = make_record(expires_in, **data)
+    record["cookie"]["originalMaxAge"] = None if seconds is None else round(seconds * 1000)
+    return record
+
+
+class TestRefresh:
+    def test_refresh_sets_the_pttl_to_the_stored_lifetime_and_keeps_the_value(
+        self, store: RedisStore, raw: redis.Redis, prefix: str
+    ) -> None:
+        key = prefix + "sid-1"
+        store.set("sid-1", _with_lifetime(7200, views=3))
+        before = raw.get(key)
+        assert raw.pttl(key) <= 60_000
+        assert store.refresh("sid-1") is True
+        assert raw.get(key) == before
+        assert raw.pttl(key) == pytest.approx(7_200_000, abs=PTTL_TOLERANCE_MS)
+
+    def test_refresh_without_a_lifetime_sets_the_store_ttl(
+        self, redis_url: str, raw: redis.Redis, prefix: str
+    ) -> None:
+        store = RedisStore(url=redis_url, prefix=prefix, ttl=900)
+        try:
+            store.set("sid-1", _with_lifetime(None, views=3))
+            assert store.refresh("sid-1") is True
+        finally:
+            store.close()
+        assert 900_000 - PTTL_TOLERANCE_MS <= raw.pttl(prefix + "sid-1") <= 900_000
+
+    def test_refresh_of_a_value_that_is_not_json_sets_the_store_ttl(
+        self, store: RedisStore, raw: redis.Redis, prefix: str
+    ) -> None:
+        raw.set(prefix + "sid-1", b"not json", px=5000)
+        assert store.refresh("sid-1") is True
+        assert raw.pttl(prefix + "sid-1") > 5000
+
+    def test_refresh_with_a_zero_lifetime_removes_the_key(
+        self, store: RedisStore, raw: redis.Redis, prefix: str
+    ) -> None:
+        store.set("sid-1", _with_lifetime(0, views=3))
+        assert store.refresh("sid-1") is True
+        assert raw.exists(prefix + "sid-1") == 0
+
+    def test_refresh_is_one_evalsha_after_the_script_is_loaded(
+        self, store: RedisStore, raw: redis.Redis
+    ) -> None:
+        store.set("sid-1", _with_lifetime(7200))
+        store.refresh("sid-1")
+        raw.config_resetstat()
+        assert store.refresh("sid-1") is True
+        stats = raw.info("commandstats")
+        assert stats["cmdstat_evalsha"]["calls"] == 1
+        assert "cmdstat_eval" not in stats
+
+    def test_refresh_survives_a_script_flush(self, store: RedisStore, raw: redis.Redis) -> None:
+        store.set("sid-1", _with_lifetime(7200))
+        assert store.refresh("sid-1") is True
+        raw.script_flush()
+        # redis-py loads the script again when the server answers NOSCRIPT.
+        assert store.refresh("sid-1") is True
+
+    def test_a_session_written_by_node_refreshes_by_its_lifetime(
+        self, store: RedisStore, raw: redis.Redis, prefix: str
+    ) -> None:
+        # express-session writes originalMaxAge as an integer and cookie first.
+        value = (
+            '{"cookie":{"originalMaxAge":2592000000,"expires":"2030-01-01T00:00:00.000Z",'
+            '"httpOnly":true,"path":"/"},"user":"ada"}'
+        )
+        raw.set(prefix + "sid-1", value, px=10_000)
+        assert store.refresh("sid-1") is True
+        assert raw.pttl(prefix + "sid-1") == pytest.approx(2_592_000_000, abs=PTTL_TOLERANCE_MS)
+        assert raw.get(prefix + "sid-1") == value.encode()
+
+
 class TestPrefixes:
     @pytest.mark.parametrize(
         ("glob", "trap"),
@@ -484,6 +559,7 @@ class TestServerDown:
             ("set", lambda store: store.set("sid-1", make_record(-5))),
             ("destroy", lambda store: store.destroy("sid-1")),
             ("touch", lambda store: store.touch("sid-1", make_record())),
+            ("refresh", lambda store: store.refresh("sid-1")),
             ("all", lambda store: store.all()),
             ("length", lambda store: store.length()),
             ("clear", lambda store: store.clear()),
@@ -802,6 +878,17 @@ def _round_trip(store: RedisStore) -> None:
     assert store.get("sid-3") is None
 
 
+def _refresh_round_trip(store: RedisStore) -> None:
+    # Keys on every node: the script runs where its one key lives.
+    for n in range(12):
+        store.set(f"sid-{n}", _with_lifetime(7200, n=n))
+    assert [store.refresh(f"sid-{n}") for n in range(12)] == [True] * 12
+    assert store.refresh("missing") is False
+    for n in range(12):
+        pttl = store.client.pttl(store.prefix + f"sid-{n}")
+        assert pttl == pytest.approx(7_200_000, abs=PTTL_TOLERANCE_MS)
+
+
 def _middleware_round_trip(store: RedisStore) -> None:
     client = Client(middleware(counter_app, store, cookie={"max_age": 600}))
     first = client.get("/")
@@ -832,6 +919,9 @@ class TestSentinel:
     def test_middleware_round_trip(self, sentinel_store: RedisStore) -> None:
         _middleware_round_trip(sentinel_store)
 
+    def test_refresh(self, sentinel_store: RedisStore) -> None:
+        _refresh_round_trip(sentinel_store)
+
 
 @pytest.mark.slow
 class TestCluster:
@@ -854,6 +944,9 @@ class TestCluster:
 
     def test_middleware_round_trip(self, cluster_store: RedisStore) -> None:
         _middleware_round_trip(cluster_store)
+
+    def test_refresh(self, cluster_store: RedisStore) -> None:
+        _refresh_round_trip(cluster_store)
 
     def test_clear_keeps_to_its_prefix_across_nodes(self, cluster_store: RedisStore) -> None:
         client = cluster_store.client

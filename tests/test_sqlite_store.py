@@ -213,6 +213,54 @@ class TestFile:
         _, expire = raw_rows(path)["sid-1"]
         assert before + 1234 <= expire <= after + 1234
 
+    def test_refresh_moves_the_expiry_and_the_stored_cookie_expires(
+        self, store: SQLiteStore, path: Path
+    ) -> None:
+        record = make_record(60, user="Zoë")
+        record["cookie"]["originalMaxAge"] = 7_200_500
+        store.set("sid-1", record)
+        before = time.time()
+        assert store.refresh("sid-1") is True
+        after = time.time()
+        stored, expire = raw_rows(path)["sid-1"]
+        assert before + 7200.5 - 0.001 <= expire <= after + 7200.5 + 0.001
+        # The JSON's expires says the same, to the millisecond, as JavaScript writes it.
+        assert record_expiry(stored) == pytest.approx(expire, abs=0.001)
+        assert stored["cookie"]["expires"].endswith("Z")
+        assert {k: v for k, v in stored.items() if k != "cookie"} == {"user": "Zoë"}
+        assert {k: v for k, v in stored["cookie"].items() if k != "expires"} == {
+            k: v for k, v in record["cookie"].items() if k != "expires"
+        }
+
+    def test_refresh_of_a_browser_session_row_leaves_the_json_as_it_is(self, path: Path) -> None:
+        store = SQLiteStore(path, ttl=1234)
+        try:
+            store.set("sid-1", make_record(None, views=1))
+            before_json = raw_rows(path)["sid-1"][0]
+            before = time.time()
+            assert store.refresh("sid-1") is True
+            after = time.time()
+        finally:
+            store.close()
+        stored, expire = raw_rows(path)["sid-1"]
+        assert stored == before_json
+        assert before + 1234 <= expire <= after + 1234
+
+    def test_refresh_of_a_corrupt_row_is_a_store_error(
+        self, store: SQLiteStore, path: Path
+    ) -> None:
+        connection = raw_connection(path)
+        try:
+            connection.execute(
+                "INSERT INTO sessions (sid, sess, expire) VALUES ('sid-1', 'not json', ?)",
+                (time.time() + 60,),
+            )
+        finally:
+            connection.close()
+        with pytest.raises(StoreError) as caught:
+            store.refresh("sid-1")
+        assert caught.value.operation == "refresh"
+
     def test_path_may_be_a_pathlike(self, path: Path) -> None:
         store = SQLiteStore(path)
         try:

@@ -405,18 +405,27 @@ def test_one_chunk_save_of_a_loaded_session_lands_before_the_headers() -> None:
     assert at_start == [{"user": "bob"}]
 
 
-def test_one_chunk_touch_lands_before_the_headers() -> None:
+@pytest.mark.parametrize(
+    ("view", "operations"),
+    [
+        pytest.param(lambda s, e: s["user"], ["get", "touch"], id="read"),
+        pytest.param(lambda s, e: "hi", ["refresh"], id="unused"),
+    ],
+)
+def test_one_chunk_touch_lands_before_the_headers(
+    view: Callable[[Session, Any], str], operations: list[str]
+) -> None:
     store = RecordingStore()
     _, cookie = seed(store, user="ada")
     store.operations()
     at_start: list[list[str]] = []
 
     server = FakeServer(
-        make_middleware(session_app(lambda s, e: "hi"), store=store, resave=False),
+        make_middleware(session_app(view), store=store, resave=False),
         on_start=lambda server: at_start.append(list(store.operations())),
     )
     server.run(make_environ(cookie=cookie))
-    assert at_start == [["get", "touch"]]
+    assert at_start == [operations]
 
 
 def test_one_chunk_unset_destroy_lands_before_the_headers() -> None:
@@ -1104,7 +1113,8 @@ def _seeded_failing_client(failing: str, action: Callable[[Session], Any], **opt
         pytest.param("get", lambda session: None, {}, id="get"),
         pytest.param("set", lambda session: session.update(user="bob"), {}, id="set"),
         pytest.param("set", lambda session: session.save(), {}, id="set-explicit-save"),
-        pytest.param("touch", lambda session: None, {"resave": False}, id="touch"),
+        pytest.param("touch", lambda session: session.get("user"), {"resave": False}, id="touch"),
+        pytest.param("refresh", lambda session: None, {"resave": False}, id="refresh"),
         pytest.param("destroy", lambda session: session.destroy(), {}, id="destroy"),
         pytest.param("destroy", lambda session: session.regenerate(), {}, id="destroy-regenerate"),
     ],

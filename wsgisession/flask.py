@@ -53,18 +53,17 @@ class FlaskSession(Session, SessionMixin):  # type: ignore[override]
     - ``new`` and ``modified`` are wsgisession's own answers (changes,
       nested ones included, are found by comparing the data). Setting
       ``modified = True`` forces a save, as Flask users expect.
-    - ``accessed`` is set by Flask whenever ``flask.session`` is used; the
-      response then carries ``Vary: Cookie``.
+    - ``accessed`` is whether the application used the session (which
+      loads it from the store); the response then carries ``Vary: Cookie``.
     """
 
     @property
     def permanent(self) -> bool:
-        return self._cookie.expires is not None
+        return self.cookie.expires is not None
 
     @permanent.setter
     def permanent(self, value: bool) -> None:
-        self._accessed = True
-        cookie = self._cookie
+        cookie = self.cookie
         if value:
             lifetime = current_app.permanent_session_lifetime.total_seconds()
             if cookie.expires is not None and cookie.original_max_age == lifetime:
@@ -84,6 +83,8 @@ class FlaskSession(Session, SessionMixin):  # type: ignore[override]
     @modified.setter
     def modified(self, value: bool) -> None:
         if value:
+            if not self._accessed:
+                self._use()
             self._owner.mark_modified(self)
 
     @property
@@ -92,10 +93,10 @@ class FlaskSession(Session, SessionMixin):  # type: ignore[override]
 
     @accessed.setter
     def accessed(self, value: bool) -> None:
-        # Only ever raised: wsgisession relies on it to know which sessions
-        # the application may have changed.
-        if value:
-            self._accessed = True
+        # Only ever raised (which loads the session): wsgisession relies on
+        # it to know which sessions the application may have changed.
+        if value and not self._accessed:
+            self._use()
 
 
 class NoSession(NullSession):

@@ -79,6 +79,27 @@ def is_expired(record: Record, now: float | None = None) -> bool:
     return expiry <= (time.time() if now is None else now)
 
 
+def restart_expiry(record: Record, *, now: float) -> Record:
+    """``record`` as a touch at ``now`` leaves it: a copy whose cookie
+    expires its ``originalMaxAge`` milliseconds after ``now``. A record whose
+    cookie has no ``originalMaxAge`` (a browser-session cookie) is returned
+    as it is.
+
+    :raises ValueError: when the expiry is beyond the dates Python can hold.
+    """
+    cookie = record.get(COOKIE_KEY)
+    if not isinstance(cookie, dict):
+        return record
+    max_age = cookie.get("originalMaxAge")
+    if isinstance(max_age, bool) or not isinstance(max_age, (int, float)):
+        return record
+    try:
+        expires = datetime.fromtimestamp(now + max_age / 1000, timezone.utc)
+    except (OverflowError, OSError) as error:
+        raise ValueError(f"originalMaxAge out of range: {max_age!r}") from error
+    return {**record, COOKIE_KEY: {**cookie, "expires": format_js_date(expires)}}
+
+
 def dumps(value: object) -> str:
     """Compact JSON, with non-ASCII text kept as it is: how stores write records."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

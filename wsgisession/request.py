@@ -40,9 +40,11 @@ def _short(sid: str | None) -> str:
 
 
 class RequestSession:
-    """One request's session: loads or creates it, carries out its store
-    operations, and applies the decisions of :mod:`wsgisession.policy` when
-    the headers go out and when the response ends."""
+    """One request's session: loads or creates it when the application first
+    uses it, carries out its store operations, and applies the decisions of
+    :mod:`wsgisession.policy` when the headers go out and when the response
+    ends. A session the application never used is not loaded: its expiry is
+    extended with one :meth:`Store.refresh`."""
 
     __slots__ = (
         "middleware",
@@ -54,6 +56,9 @@ class RequestSession:
         "original_data",
         "saved",
         "session",
+        "loaded",
+        "settled",
+        "refreshed",
         "destroyed",
         "loaded_expiry",
         "_touched",
@@ -66,28 +71,20 @@ class RequestSession:
         self.middleware = middleware
         self.environ = environ
         self.options = options
+        self.loaded = False
+        #: The request is over for a session never used (see _settle_unused).
+        self.settled = False
+        self.refreshed = False
         self.destroyed = False
+        self.loaded_expiry = False
         self._touched = False
         self._secure: bool | None = None
         self.saved: tuple[str, str] | None = None
-        self.loaded_expiry = False
         value = self._read_cookie()
         self.cookie_sent = value is not None
         self.cookie_id = None if value is None else self._verify(value)
-        record = None
-        if self.cookie_id is not None:
-            record = self._load(self.cookie_id)
-            if record is None:
-                logger.debug("session %s not found in the store", _short(self.cookie_id))
-        if record is None or self.cookie_id is None:
-            self.session = self._generate()
-        else:
-            self.session = self._inflate(self.cookie_id, record)
-            self.loaded_expiry = self.session._cookie.expires is not None
-            if not middleware.lifecycle.resave:
-                self.saved = (self.session._id, self.original_data)
+        self.session = middleware.session_class(self)
         environ[ENVIRON_KEY] = self.session
-        environ[ENVIRON_ID_KEY] = self.session._id
 
     @property
     def secure_request(self) -> bool:
@@ -138,12 +135,13 @@ class RequestSession:
     def _new_cookie(self) -> SessionCookie:
         return SessionCookie.from_options(self.options, secure_request=self.secure_request)
 
-    def _generate(self) -> Session:
+    def _create(self, session: Session) -> None:
         sid = self._new_id()
         logger.debug("new session %s", _short(sid))
         self.original_id = sid
         self.original_data = "{}"
-        return self.middleware.session_class(sid, {}, self._new_cookie(), self)
+        session._replace(sid, {}, self._new_cookie())
+        self.environ[ENVIRON_ID_KEY] = sid
 
     def _split(self, record: Record, operation: str) -> tuple[dict[str, Any], SessionCookie]:
         cookie_json = record.get(COOKIE_KEY)
@@ -159,18 +157,38 @@ class RequestSession:
             ) from error
         return {k: v for k, v in record.items() if k != COOKIE_KEY}, cookie
 
-    def _inflate(self, sid: str, record: Record) -> Session:
+    def _inflate(self, session: Session, sid: str, record: Record) -> None:
         data, cookie = self._split(record, "get")
         logger.debug("loaded session %s", _short(sid))
         self.original_id = sid
         self.original_data = encode_data(data)
-        return self.middleware.session_class(sid, data, cookie, self)
+        session._replace(sid, data, cookie)
+        self.loaded_expiry = cookie.expires is not None
+        if not self.middleware.lifecycle.resave:
+            self.saved = (sid, self.original_data)
+        self.environ[ENVIRON_ID_KEY] = sid
 
     # The operations a Session delegates here (SessionOwner).
 
     def _check_alive(self, action: str) -> None:
         if self.destroyed:
             raise SessionError(f"cannot {action} a session that was destroyed")
+
+    def load(self, session: Session) -> None:
+        """Load the session the cookie names, or create one when it names
+        none the store holds."""
+        if self.loaded:
+            return
+        record = None
+        if self.cookie_id is not None:
+            record = self._load(self.cookie_id)
+            if record is None:
+                logger.debug("session %s not found in the store", _short(self.cookie_id))
+        if record is None or self.cookie_id is None:
+            self._create(session)
+        else:
+            self._inflate(session, self.cookie_id, record)
+        self.loaded = True
 
     def save(self, session: Session) -> None:
         self._check_alive("save")
@@ -227,8 +245,39 @@ class RequestSession:
 
     # The end of the request.
 
-    def _state(self) -> SessionState:
+    def _settle_unused(self) -> bool:
+        """Finish with a session the application never used, when the options
+        allow it without loading the session: extend its stored expiry with
+        one :meth:`Store.refresh`, or do nothing for a request that brought
+        no session. Return ``False`` when the session must be loaded (or
+        created) and decided on as usual."""
+        lifecycle = self.middleware.lifecycle
+        unset = self.environ.get(ENVIRON_KEY) is not self.session
+        if lifecycle.rolling or lifecycle.resave or unset:
+            # A rolling cookie carries the stored session's attributes, resave
+            # rewrites its record, and an unset session is decided as usual.
+            return False
+        if self.cookie_id is None:
+            return not lifecycle.save_uninitialized
+        logger.debug("refreshing unused session %s", _short(self.cookie_id))
+        if self.middleware.call_store("refresh", self.cookie_id):
+            self.refreshed = True
+            return True
+        logger.debug("session %s not found in the store", _short(self.cookie_id))
+        if not lifecycle.save_uninitialized:
+            return True
+        # As express-session would, give the request a new session to send.
+        self._create(self.session)
+        self.loaded = True
+        return False
+
+    def _state(self) -> SessionState | None:
         session = self.session
+        if not self.loaded:
+            if self.settled or self._settle_unused():
+                self.settled = True
+                return None
+            self.load(session)
         current = self.environ.get(ENVIRON_KEY)
         if self.destroyed:
             presence: Literal["present", "unset", "destroyed"] = "destroyed"
@@ -266,6 +315,8 @@ class RequestSession:
         """Add the session cookie and ``Vary`` to the response headers."""
         if state is None:
             state = self._state()
+            if state is None:
+                return
         cookie = self.session._cookie
         lifecycle = self.middleware.lifecycle
         secure_cookie = cookie.sends_secure
@@ -288,25 +339,25 @@ class RequestSession:
             headers.append(("Set-Cookie", cookie.to_clearing_header(name)))
         elif secure_cookie and should_set_cookie(state, lifecycle):
             logger.debug("not sending a secure cookie over an insecure request")
-        # The response may depend on the cookie whenever the application used
-        # the session, or the cookie brought one (the app may have read
-        # environ["wsgisession.id"], which cannot be watched).
-        if (
-            action is not CookieAction.NOTHING
-            or self.session._accessed
-            or state.cookie_id == state.original_id
-        ):
+        # The response depends on the cookie when the application used the
+        # session; and a cookie set or cleared must not be cached for others.
+        if action is not CookieAction.NOTHING or self.session._accessed:
             add_vary(headers, "Cookie")
 
     def on_end(self, headers: Headers | None) -> None:
         """Decide the cookie if the headers are still to go, then write the store."""
         state = self._state()
+        if state is None:
+            return
         if headers is not None:
             self.on_headers(headers, state)
         action = store_action(state, self.middleware.lifecycle)
         if action is StoreAction.SAVE:
             self._write(self.session, state.data)
         elif action is StoreAction.TOUCH:
+            if self.refreshed:
+                # Used only after the headers went out: already refreshed then.
+                return
             logger.debug("touching session %s", _short(state.id))
             self.middleware.call_store("touch", state.id, self.session._record())
         elif action is StoreAction.DESTROY:

@@ -15,8 +15,9 @@ if TYPE_CHECKING:
 
 #: The environ key that holds the request's :class:`Session` (or ``None``).
 ENVIRON_KEY = "wsgisession"
-#: The environ key that holds the request's session id, set even after
-#: :meth:`Session.destroy` (express-session's ``req.sessionID``).
+#: The environ key that holds the request's session id (express-session's
+#: ``req.sessionID``): set once the application first uses the session, and
+#: still set after :meth:`Session.destroy`.
 ENVIRON_ID_KEY = "wsgisession.id"
 
 _encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
@@ -44,6 +45,7 @@ class SessionOwner(Protocol):
     """What carries out a session's store operations: the middleware's state
     for the request the session belongs to."""
 
+    def load(self, session: Session) -> None: ...
     def save(self, session: Session) -> None: ...
     def reload(self, session: Session) -> None: ...
     def regenerate(self, session: Session, keep_data: bool) -> None: ...
@@ -63,40 +65,56 @@ class Session(MutableMapping[str, Any]):
     serialised data with what was loaded.
 
     Sessions are created by :class:`SessionMiddleware`; applications get them
-    from ``environ["wsgisession"]`` or :func:`get_session`.
+    from ``environ["wsgisession"]`` or :func:`get_session`. A session is
+    loaded from the store when the application first uses it (any attribute,
+    method or mapping operation), so a request that never does costs no
+    store read.
+
+    .. versionchanged:: 0.1
+        Loaded on first use. Sessions are constructed with their owner only.
     """
 
     __slots__ = ("_id", "_data", "_cookie", "_owner", "_accessed", "__weakref__")
 
-    def __init__(
-        self, sid: str, data: dict[str, Any], cookie: SessionCookie, owner: SessionOwner
-    ) -> None:
-        self._id = sid
-        self._data = data
-        self._cookie = cookie
+    _id: str
+    _data: dict[str, Any]
+    _cookie: SessionCookie
+
+    def __init__(self, owner: SessionOwner) -> None:
         self._owner = owner
-        # Whether the application looked at or changed the session: the
-        # response then varies on the Cookie header.
+        # Whether the application has used the session: it is loaded then,
+        # and the response varies on the Cookie header.
         self._accessed = False
+
+    def _use(self) -> None:
+        # The application's first use: the owner loads (or creates) the
+        # session now. Only a successful load counts, so that a store error
+        # the application catches leaves nothing half-loaded to be saved.
+        self._owner.load(self)
+        self._accessed = True
 
     @property
     def id(self) -> str:
         """The session id."""
-        self._accessed = True
+        if not self._accessed:
+            self._use()
         return self._id
 
     @property
     def cookie(self) -> SessionCookie:
         """The session's :class:`SessionCookie`."""
-        self._accessed = True
+        if not self._accessed:
+            self._use()
         return self._cookie
 
     def __getitem__(self, key: str) -> Any:
-        self._accessed = True
+        if not self._accessed:
+            self._use()
         return self._data[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self._accessed = True
+        if not self._accessed:
+            self._use()
         if not isinstance(key, str):
             raise TypeError(f"session keys must be str, not {type(key).__name__}")
         if key == COOKIE_KEY:
@@ -106,40 +124,53 @@ class Session(MutableMapping[str, Any]):
         self._data[key] = value
 
     def __delitem__(self, key: str) -> None:
-        self._accessed = True
+        if not self._accessed:
+            self._use()
         del self._data[key]
 
     def __iter__(self) -> Iterator[str]:
-        self._accessed = True
+        if not self._accessed:
+            self._use()
         return iter(self._data)
 
     def __len__(self) -> int:
-        self._accessed = True
+        if not self._accessed:
+            self._use()
         return len(self._data)
 
     def __contains__(self, key: object) -> bool:
-        self._accessed = True
+        if not self._accessed:
+            self._use()
         return key in self._data
 
     def __repr__(self) -> str:
         # The id is a bearer credential: keep it out of logs and tracebacks.
-        return f"<Session keys={list(self._data)!r}>"
+        # Nor does a repr load the session.
+        if not self._accessed:
+            return f"<{type(self).__name__} (not loaded)>"
+        return f"<{type(self).__name__} keys={list(self._data)!r}>"
 
     @property
     def new(self) -> bool:
         """Whether the request did not bring this session: it was created in
         this request (or regenerated), so its cookie is yet to be sent."""
+        if not self._accessed:
+            self._use()
         return self._owner.is_new(self)
 
     @property
     def modified(self) -> bool:
         """Whether the id or the data differ from what the request started
         with, so that the session will be saved."""
+        if not self._accessed:
+            self._use()
         return self._owner.is_modified(self)
 
     def touch(self) -> None:
         """Restart the cookie's expiry: ``cookie.max_age`` becomes
         ``cookie.original_max_age``. The middleware does this on every request."""
+        if not self._accessed:
+            self._use()
         self._cookie.touch()
 
     def save(self) -> None:
@@ -151,7 +182,8 @@ class Session(MutableMapping[str, Any]):
         :raises StoreError: when the store fails.
         :raises TypeError: when a value is not JSON-serialisable.
         """
-        self._accessed = True
+        if not self._accessed:
+            self._use()
         self._owner.save(self)
 
     def reload(self) -> None:
@@ -160,7 +192,8 @@ class Session(MutableMapping[str, Any]):
         :raises SessionError: when the session is no longer in the store.
         :raises StoreError: when the store fails.
         """
-        self._accessed = True
+        if not self._accessed:
+            self._use()
         self._owner.reload(self)
 
     def regenerate(self, keep_data: bool = False) -> None:
@@ -176,7 +209,8 @@ class Session(MutableMapping[str, Any]):
         .. versionadded:: 0.1
             ``keep_data``, which express-session lacks (its issue #425).
         """
-        self._accessed = True
+        if not self._accessed:
+            self._use()
         self._owner.regenerate(self, keep_data)
 
     def destroy(self) -> None:
@@ -188,7 +222,8 @@ class Session(MutableMapping[str, Any]):
 
         :raises StoreError: when the store fails.
         """
-        self._accessed = True
+        if not self._accessed:
+            self._use()
         self._owner.destroy(self)
 
     # Used by the middleware; not part of the public API.

@@ -236,6 +236,60 @@ class StoreContract:
         store.touch("sid-1", make_record(3600, views=1))
         assert store.get("sid-1") is None
 
+    # refresh: touch without a read, from the stored cookie's own lifetime
+
+    def _record_with_lifetime(self, lifetime: float, expires_in: float, **data: Any) -> Record:
+        # A session whose cookie lives ``lifetime`` seconds from each touch,
+        # last touched so that it now expires in ``expires_in`` seconds.
+        record = make_record(expires_in, **data)
+        record["cookie"]["originalMaxAge"] = round(lifetime * 1000)
+        return record
+
+    def test_refresh_missing_is_false_and_creates_nothing(self, store: Store) -> None:
+        assert store.refresh("missing") is False
+        assert store.get("missing") is None
+
+    def test_refresh_extends_by_the_stored_lifetime_and_keeps_the_data(self, store: Store) -> None:
+        store.set("sid-1", self._record_with_lifetime(3600, self.short_ttl, views=1))
+        assert store.refresh("sid-1") is True
+        self._wait_past_short_ttl()
+        loaded = store.get("sid-1")
+        assert loaded is not None
+        assert loaded["views"] == 1
+        assert loaded["cookie"]["originalMaxAge"] == 3600 * 1000
+
+    def test_refresh_sets_the_stored_lifetime_even_when_shorter(self, store: Store) -> None:
+        # As a touch would: the expiry becomes now + originalMaxAge.
+        store.set("sid-1", self._record_with_lifetime(self.short_ttl, 3600, views=1))
+        assert store.refresh("sid-1") is True
+        assert store.get("sid-1") is not None
+        self._wait_past_short_ttl()
+        assert store.get("sid-1") is None
+
+    def test_refresh_without_expiry_uses_the_ttl(self, short_ttl_store: Store) -> None:
+        short_ttl_store.set("sid-1", make_record(None, views=1))
+        time.sleep(self.short_ttl * 0.6)
+        assert short_ttl_store.refresh("sid-1") is True
+        time.sleep(self.short_ttl * 0.6)
+        # Past the TTL since the write, within it since the refresh.
+        assert short_ttl_store.get("sid-1") is not None
+        self._wait_past_short_ttl()
+        assert short_ttl_store.get("sid-1") is None
+
+    def test_refresh_does_not_revive_an_expired_record(self, store: Store) -> None:
+        store.set("sid-1", self._record_with_lifetime(3600, self.short_ttl, views=1))
+        self._wait_past_short_ttl()
+        assert store.refresh("sid-1") is False
+        assert store.get("sid-1") is None
+
+    def test_refresh_leaves_other_sessions_alone(self, store: Store) -> None:
+        store.set("sid-1", self._record_with_lifetime(3600, self.short_ttl, n=1))
+        store.set("sid-2", self._record_with_lifetime(3600, self.short_ttl, n=2))
+        assert store.refresh("sid-1") is True
+        self._wait_past_short_ttl()
+        assert store.get("sid-1") is not None
+        assert store.get("sid-2") is None
+
     # all / length / clear
 
     def test_all_length_clear(self, store: Store) -> None:

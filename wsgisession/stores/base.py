@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import abc
 import math
+import time
 from types import TracebackType
 
 from ..errors import StoreError
-from ..record import Record
+from ..record import Record, restart_expiry
 
 #: How long a record whose cookie has no expiry lives in a store, in seconds.
 DEFAULT_TTL = 86400
@@ -22,7 +23,8 @@ class Store(abc.ABC):
     one lives for the store's default TTL.
 
     Subclasses implement :meth:`get`, :meth:`set` and :meth:`destroy`, and
-    should implement :meth:`touch` with the cheapest operation the backend has.
+    should implement :meth:`touch` and :meth:`refresh` with the cheapest
+    operation the backend has.
     :meth:`all`, :meth:`clear` and :meth:`length` are optional. Failures are
     raised as :class:`~wsgisession.StoreError` chained from the driver's error;
     :meth:`errors` does that conversion.
@@ -51,6 +53,27 @@ class Store(abc.ABC):
         as their last save. Stores implement it with their cheapest operation,
         such as Redis ``PEXPIRE``.
         """
+
+    def refresh(self, sid: str) -> bool:
+        """Extend the expiry of ``sid`` as :meth:`touch` would at the end of a
+        request, without reading its record into Python: to now plus the
+        stored cookie's ``originalMaxAge``, or the default TTL for a record
+        without one. Return whether ``sid`` was stored and unexpired; a
+        missing or expired ``sid`` is left alone.
+
+        The middleware calls it for a session the application never used, so
+        that such a request costs no store read. The default reads the record
+        and passes it to :meth:`touch` with its expiry restarted; stores
+        override it with one cheap operation (the shipped ones: a Redis
+        script, an ``UPDATE`` of the expiry column).
+
+        .. versionadded:: 0.1
+        """
+        record = self.get(sid)
+        if record is None:
+            return False
+        self.touch(sid, restart_expiry(record, now=time.time()))
+        return True
 
     def all(self) -> dict[str, Record]:
         """Every unexpired record, keyed by session id (optional)."""

@@ -7,7 +7,7 @@ import json
 import threading
 import time
 
-from ..record import COOKIE_KEY, Record, dumps, expires_at
+from ..record import COOKIE_KEY, Record, dumps, expires_at, restart_expiry
 from .base import DEFAULT_TTL, Store, positive_int, positive_seconds
 
 
@@ -104,9 +104,24 @@ class MemoryStore(Store):
         now = time.time()
         with self._lock:
             entry = self._entries.get(sid)
+        if entry is not None and entry[0] > now:
+            self._rewrite_cookie(sid, entry, record, now)
+
+    def refresh(self, sid: str) -> bool:
+        now = time.time()
+        with self._lock:
+            entry = self._entries.get(sid)
         if entry is None or entry[0] <= now:
-            return
-        cookie = dumps(record[COOKIE_KEY])
+            return False
+        cookie = {} if entry[1] is None else {COOKIE_KEY: json.loads(entry[1])}
+        self._rewrite_cookie(sid, entry, restart_expiry(cookie, now=now), now)
+        return True
+
+    def _rewrite_cookie(
+        self, sid: str, entry: tuple[float, str | None, str], record: Record, now: float
+    ) -> None:
+        # Give the entry read as ``entry`` the expiry and cookie of ``record``.
+        cookie = dumps(record[COOKIE_KEY]) if COOKIE_KEY in record else entry[1]
         expiry = expires_at(record, ttl=self.ttl, now=now)
         with self._lock:
             # A request that wrote the session meanwhile holds newer data.

@@ -116,6 +116,15 @@ class PostgresStore(Store):
         self._sql_touch = sql.SQL(
             "UPDATE {} SET expire = to_timestamp(%s) WHERE sid = %s AND expire > to_timestamp(%s)"
         ).format(name)
+        # A refresh works the expiry out from the stored cookie's
+        # originalMaxAge (milliseconds), as a touch would; the default TTL
+        # without one.
+        self._sql_refresh = sql.SQL(
+            "UPDATE {} SET expire = to_timestamp(%(now)s + coalesce("
+            "CASE WHEN json_typeof(sess::json -> 'cookie' -> 'originalMaxAge') = 'number'"
+            " THEN (sess::json -> 'cookie' ->> 'originalMaxAge')::float8 / 1000 END, %(ttl)s))"
+            " WHERE sid = %(sid)s AND expire > to_timestamp(%(now)s)"
+        ).format(name)
         self._sql_prune = sql.SQL(
             "DELETE FROM {0} WHERE ctid = ANY(ARRAY("
             "SELECT ctid FROM {0} WHERE expire <= to_timestamp(%s) LIMIT %s))"
@@ -196,6 +205,14 @@ class PostgresStore(Store):
             "touch",
             lambda connection: connection.execute(self._sql_touch, (expire, sid, now)),
         )
+
+    def refresh(self, sid: str) -> bool:
+        parameters = {"now": time.time(), "ttl": self.ttl, "sid": sid}
+
+        def refresh(connection: Connection) -> bool:
+            return connection.execute(self._sql_refresh, parameters).rowcount > 0
+
+        return self._run("refresh", refresh)
 
     def prune(self) -> int:
         """Delete up to ``prune_batch`` expired rows now; return how many went."""

@@ -20,6 +20,27 @@ from .base import DEFAULT_TTL, Store, positive_int, positive_seconds
 # Characters SCAN's MATCH treats as a pattern.
 _GLOB = re.compile(r"([*?\[\]\\])")
 
+# Refresh in one round trip: the stored cookie's originalMaxAge (milliseconds)
+# is the time to live a touch would give (connect-redis takes it from the
+# cookie's expires, which a touch sets that far ahead); ARGV[1], the default
+# TTL, when the record has none. Returns whether the key was there.
+_REFRESH = """
+local value = redis.call('GET', KEYS[1])
+if not value then return 0 end
+local ttl = tonumber(ARGV[1])
+local ok, record = pcall(cjson.decode, value)
+if ok and type(record) == 'table' and type(record.cookie) == 'table'
+    and type(record.cookie.originalMaxAge) == 'number' then
+  ttl = math.ceil(record.cookie.originalMaxAge)
+end
+if ttl > 0 then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+else
+  redis.call('DEL', KEYS[1])
+end
+return 1
+"""
+
 
 class RedisStore(Store):
     """Sessions in Redis, for many hosts.
@@ -28,7 +49,9 @@ class RedisStore(Store):
     sessions: the key is ``prefix + sid``, the value the JSON record. A write
     sets the key's time to live from the cookie's ``expires`` (``ttl`` seconds
     when it has none), and a record whose expiry has passed is deleted instead
-    of written. :meth:`touch` is one ``PEXPIRE``. :meth:`all`, :meth:`length`
+    of written. :meth:`touch` is one ``PEXPIRE``; :meth:`refresh` one
+    ``EVALSHA`` of a script that reads the stored cookie's lifetime in Redis
+    and sets it with ``PEXPIRE``. :meth:`all`, :meth:`length`
     and :meth:`clear` walk the keys with ``SCAN``, never ``KEYS``.
 
     Expiry is set in milliseconds (``SET ... PX``, ``PEXPIRE``) rather than
@@ -71,6 +94,8 @@ class RedisStore(Store):
         self._pattern = _GLOB.sub(r"\\\1", prefix) + "*"
         # A cluster cannot MGET keys of different slots in one command.
         self._mget = getattr(client, "mget_nonatomic", None) or client.mget
+        # EVALSHA, loading the script on the first call a server has not seen.
+        self._refresh = client.register_script(_REFRESH)
 
     def _key(self, sid: str) -> str:
         return self.prefix + sid
@@ -107,6 +132,11 @@ class RedisStore(Store):
                 self.client.pexpire(self._key(sid), left)
             else:
                 self.client.delete(self._key(sid))
+
+    def refresh(self, sid: str) -> bool:
+        with self.errors("refresh"):
+            found = self._refresh(keys=[self._key(sid)], args=[math.ceil(self.ttl * 1000)])
+            return bool(found)
 
     def _keys(self) -> Iterator[Any]:
         return iter(self.client.scan_iter(match=self._pattern, count=self.scan_count))

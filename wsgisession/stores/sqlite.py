@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 import re
 import sqlite3
@@ -80,6 +81,20 @@ class SQLiteStore(Store):
             f"UPDATE {t} SET expire = ?, sess = json_set(sess, '$.cookie', json(?))"
             " WHERE sid = ? AND expire > ?"
         )
+        # The expiry of a refresh, worked out in SQL from the stored cookie's
+        # originalMaxAge (milliseconds) as a touch would, with its expires
+        # rewritten in JavaScript's format; the default TTL without one.
+        max_age = "json_extract(sess, '$.cookie.originalMaxAge')"
+        has_max_age = "json_type(sess, '$.cookie.originalMaxAge') IN ('integer', 'real')"
+        self._sql_refresh = (
+            f"UPDATE {t} SET"
+            f" expire = CASE WHEN {has_max_age} THEN (:now_ms + {max_age}) / 1000.0"
+            " ELSE :ttl_expire END,"
+            f" sess = CASE WHEN {has_max_age} THEN json_set(sess, '$.cookie.expires',"
+            f" strftime('%Y-%m-%dT%H:%M:%fZ', (:now_ms + {max_age}) / 1000.0, 'unixepoch'))"
+            " ELSE sess END"
+            " WHERE sid = :sid AND expire > :now"
+        )
         self._sql_prune = (
             f"DELETE FROM {t} WHERE rowid IN (SELECT rowid FROM {t} WHERE expire <= ? LIMIT ?)"
         )
@@ -121,7 +136,9 @@ class SQLiteStore(Store):
             local.connection, local.pid = connection, pid
         return connection
 
-    def _execute(self, sql: str, parameters: tuple[object, ...]) -> tuple[list[Any], int]:
+    def _execute(
+        self, sql: str, parameters: tuple[object, ...] | dict[str, object]
+    ) -> tuple[list[Any], int]:
         # The rows and the row count, fetched before a shared connection is
         # handed to another thread.
         if self.path == ":memory:":
@@ -162,6 +179,18 @@ class SQLiteStore(Store):
             self._execute(
                 self._sql_touch, (expires_at(record, ttl=self.ttl, now=now), cookie, sid, now)
             )
+
+    def refresh(self, sid: str) -> bool:
+        now = time.time()
+        parameters = {
+            "now_ms": math.floor(now * 1000),
+            "ttl_expire": now + self.ttl,
+            "sid": sid,
+            "now": now,
+        }
+        with self.errors("refresh"):
+            _, count = self._execute(self._sql_refresh, parameters)
+            return count > 0
 
     def prune(self, now: float | None = None) -> int:
         """Delete up to ``prune_batch`` expired rows; return how many went."""

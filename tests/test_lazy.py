@@ -1,0 +1,332 @@
+"""Lazy loading: a session is read from the store when the application first
+uses it. A request that never does costs no read: its session's expiry is
+extended with one ``Store.refresh``, or, where the options need the stored
+session (rolling, resave), it is loaded at the end as before. Every test
+counts the store calls."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from werkzeug.http import parse_date
+from werkzeug.test import Client
+
+from wsgisession import Session, StoreError
+from wsgisession.record import parse_js_date
+
+from .conftest import (
+    FailingStore,
+    RecordingStore,
+    expected_cookie_value,
+    make_middleware,
+    session_app,
+    session_cookie,
+    sid_from,
+)
+
+HOUR = 3600
+LAZY = {"resave": False, "save_uninitialized": False}
+
+
+def _unused(session: Session, environ: dict[str, Any]) -> str:
+    return "unused"
+
+
+def _login(store: RecordingStore, **cookie: Any) -> str:
+    """A stored session with ``user``; its store calls are forgotten."""
+    client = Client(
+        make_middleware(
+            session_app(lambda s, e: s.update(user="ada")),
+            store=store,
+            cookie={"max_age": HOUR, **cookie},
+            **LAZY,
+        )
+    )
+    sid = sid_from(client.get("/"))
+    assert sid is not None
+    store.operations()
+    return sid
+
+
+def _client(
+    store: RecordingStore, sid: str | None, view: Callable[..., Any] = _unused, **options: Any
+) -> Client:
+    options = {**LAZY, "cookie": {"max_age": HOUR}, **options}
+    client = Client(make_middleware(session_app(view), store=store, **options))
+    if sid is not None:
+        client.set_cookie("connect.sid", expected_cookie_value(sid))
+    return client
+
+
+def _stored_expires(store: RecordingStore, sid: str) -> datetime:
+    record = store.get(sid)
+    store.operations()
+    assert record is not None
+    return parse_js_date(record["cookie"]["expires"])
+
+
+def _backdate(store: RecordingStore, sid: str, seconds_left: float) -> None:
+    # As if the session was last touched long ago: it expires soon.
+    record = store.get(sid)
+    assert record is not None
+    expires = datetime.now(timezone.utc) + timedelta(seconds=seconds_left)
+    record["cookie"]["expires"] = expires.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    store.set(sid, record)
+    store.operations()
+
+
+class TestUnusedSession:
+    def test_costs_one_refresh_and_no_read(self, store: RecordingStore) -> None:
+        sid = _login(store)
+        response = _client(store, sid).get("/")
+        assert response.text == "unused"
+        assert store.operations() == ["refresh"]
+        assert session_cookie(response) is None
+        # The response did not depend on the session.
+        assert response.headers.get("Vary") is None
+
+    def test_the_refresh_extends_the_stored_expiry(self, store: RecordingStore) -> None:
+        sid = _login(store)
+        _backdate(store, sid, 60)
+        _client(store, sid).get("/")
+        assert store.operations() == ["refresh"]
+        left = _stored_expires(store, sid) - datetime.now(timezone.utc)
+        assert timedelta(seconds=HOUR - 5) < left <= timedelta(seconds=HOUR)
+
+    def test_the_refresh_uses_the_sessions_own_lifetime(self, store: RecordingStore) -> None:
+        # A 30-day "remember me" session stays 30 days although the options
+        # say an hour: the lifetime is the stored cookie's.
+        month = 30 * 86400
+        sid = _login(store, max_age=month)
+        _backdate(store, sid, 60)
+        _client(store, sid).get("/")
+        assert store.operations() == ["refresh"]
+        left = _stored_expires(store, sid) - datetime.now(timezone.utc)
+        assert timedelta(seconds=month - 5) < left <= timedelta(seconds=month)
+
+    def test_the_data_is_untouched(self, store: RecordingStore) -> None:
+        sid = _login(store)
+        _client(store, sid).get("/")
+        record = store.get(sid)
+        assert record is not None
+        assert {k: v for k, v in record.items() if k != "cookie"} == {"user": "ada"}
+
+    def test_a_session_gone_from_the_store_is_not_recreated(self, store: RecordingStore) -> None:
+        response = _client(store, "gone-session-id").get("/")
+        assert store.operations() == ["refresh"]
+        assert session_cookie(response) is None
+        assert store.all() == {}
+
+    def test_a_tampered_cookie_costs_nothing(self, store: RecordingStore) -> None:
+        sid = _login(store)
+        client = _client(store, None)
+        client.set_cookie("connect.sid", expected_cookie_value(sid, secret="another secret"))
+        response = client.get("/")
+        assert store.operations() == []
+        assert session_cookie(response) is None
+
+    def test_no_cookie_costs_nothing(self, store: RecordingStore) -> None:
+        response = _client(store, None).get("/")
+        assert store.operations() == []
+        assert session_cookie(response) is None
+        assert response.headers.get("Vary") is None
+
+    def test_the_session_object_is_there_unloaded(self, store: RecordingStore) -> None:
+        sid = _login(store)
+        seen: dict[str, Any] = {}
+
+        def look(session: Session, environ: dict[str, Any]) -> str:
+            seen["repr"] = repr(session)
+            seen["is_session"] = isinstance(environ["wsgisession"], Session)
+            seen["id_before"] = environ.get("wsgisession.id")
+            return "ok"
+
+        _client(store, sid, look).get("/")
+        assert seen == {"repr": "<Session (not loaded)>", "is_session": True, "id_before": None}
+        assert store.operations() == ["refresh"]
+
+
+class TestWhenTheOptionsNeedTheSession:
+    def test_save_uninitialized_creates_and_sends_a_session_for_a_new_visitor(
+        self, store: RecordingStore
+    ) -> None:
+        response = _client(store, None, save_uninitialized=True).get("/")
+        sid = sid_from(response)
+        assert sid is not None
+        assert store.operations() == ["set"]
+        assert sid in store.all()
+        assert response.headers.get("Vary") == "Cookie"
+
+    def test_save_uninitialized_refreshes_a_stored_session(self, store: RecordingStore) -> None:
+        sid = _login(store)
+        response = _client(store, sid, save_uninitialized=True).get("/")
+        assert store.operations() == ["refresh"]
+        assert session_cookie(response) is None
+
+    def test_save_uninitialized_replaces_a_session_gone_from_the_store(
+        self, store: RecordingStore
+    ) -> None:
+        # As express-session: the unknown id gets a new session, saved and sent.
+        response = _client(store, "gone-session-id", save_uninitialized=True).get("/")
+        new = sid_from(response)
+        assert new is not None
+        assert new != "gone-session-id"
+        assert store.operations() == ["refresh", "set"]
+        assert list(store.all()) == [new]
+
+    def test_rolling_loads_the_session_to_send_its_cookie(self, store: RecordingStore) -> None:
+        month = 30 * 86400
+        sid = _login(store, max_age=month)
+        response = _client(store, sid, rolling=True).get("/")
+        assert store.operations() == ["get", "touch"]
+        header = session_cookie(response)
+        assert header is not None
+        # The stored cookie's lifetime, not the options' hour.
+        expires = parse_date(header.split("Expires=", 1)[1].split(";", 1)[0])
+        assert expires is not None
+        left = expires - datetime.now(timezone.utc)
+        assert timedelta(seconds=month - 5) < left <= timedelta(seconds=month)
+        assert sid_from(response) == sid
+
+    def test_resave_loads_and_writes_the_session(self, store: RecordingStore) -> None:
+        sid = _login(store)
+        _client(store, sid, resave=True).get("/")
+        assert store.operations() == ["get", "set"]
+        record = store.get(sid)
+        assert record is not None
+        assert record["user"] == "ada"
+
+    @pytest.mark.parametrize(
+        ("unset", "operations"), [("keep", ["get"]), ("destroy", ["get", "destroy"])]
+    )
+    def test_a_session_unset_unused_is_decided_as_usual(
+        self, store: RecordingStore, unset: str, operations: list[str]
+    ) -> None:
+        sid = _login(store)
+
+        def drop(session: Session, environ: dict[str, Any]) -> None:
+            environ["wsgisession"] = None
+
+        response = _client(store, sid, drop, unset=unset).get("/")
+        assert store.operations() == operations
+        assert (store.get(sid) is None) == (unset == "destroy")
+        if unset == "destroy":
+            header = session_cookie(response)
+            assert header is not None
+            assert "Max-Age=0" in header or "Expires=Thu, 01 Jan 1970" in header
+
+
+class TestFirstUseLoads:
+    @pytest.mark.parametrize(
+        "use",
+        [
+            pytest.param(lambda s: s.get("user"), id="get"),
+            pytest.param(lambda s: "user" in s, id="contains"),
+            pytest.param(lambda s: len(s), id="len"),
+            pytest.param(lambda s: list(s), id="iter"),
+            pytest.param(lambda s: s.id, id="id"),
+            pytest.param(lambda s: s.cookie, id="cookie"),
+            pytest.param(lambda s: s.new, id="new"),
+            pytest.param(lambda s: s.modified, id="modified"),
+            pytest.param(lambda s: s.touch(), id="touch"),
+        ],
+    )
+    def test_any_use_reads_once_and_touches_at_the_end(
+        self, store: RecordingStore, use: Callable[[Session], Any]
+    ) -> None:
+        sid = _login(store)
+
+        def view(session: Session, environ: dict[str, Any]) -> str:
+            use(session)
+            use(session)
+            return str(session["user"])
+
+        response = _client(store, sid, view).get("/")
+        assert response.text == "ada"
+        assert store.operations() == ["get", "touch"]
+        assert response.headers.get("Vary") == "Cookie"
+
+    def test_a_write_is_one_read_and_one_write(self, store: RecordingStore) -> None:
+        sid = _login(store)
+        response = _client(store, sid, lambda s, e: s.update(views=1)).get("/")
+        assert store.operations() == ["get", "set"]
+        record = store.get(sid)
+        assert record is not None
+        assert (record["user"], record["views"]) == ("ada", 1)
+        # The cookie has an expiry and the session changed: it is renewed.
+        assert sid_from(response) == sid
+
+    def test_a_new_visitor_who_writes_costs_one_write(self, store: RecordingStore) -> None:
+        response = _client(store, None, lambda s, e: s.update(views=1)).get("/")
+        sid = sid_from(response)
+        assert sid is not None
+        assert store.operations() == ["set"]
+
+    def test_environ_id_is_set_at_the_first_use(self, store: RecordingStore) -> None:
+        sid = _login(store)
+        seen: list[Any] = []
+
+        def view(session: Session, environ: dict[str, Any]) -> None:
+            seen.append(environ.get("wsgisession.id"))
+            session.get("user")
+            seen.append(environ.get("wsgisession.id"))
+
+        _client(store, sid, view).get("/")
+        assert seen == [None, sid]
+
+    def test_a_failed_load_the_app_catches_leaves_nothing_half_loaded(self) -> None:
+        store = FailingStore()
+        store.set("sid-1", {"cookie": {"originalMaxAge": None, "expires": None}, "user": "ada"})
+        store.failing.add("get")
+        seen: list[str] = []
+
+        def view(session: Session, environ: dict[str, Any]) -> str:
+            for _ in range(2):
+                try:
+                    session["user"] = "eve"
+                except StoreError as error:
+                    seen.append(error.operation)
+            return "ok"
+
+        client = Client(make_middleware(session_app(view), store=store, **LAZY))
+        client.set_cookie("connect.sid", expected_cookie_value("sid-1"))
+        assert client.get("/").text == "ok"
+        # Each use tried the load again; nothing was saved over the session.
+        assert seen == ["get", "get"]
+        store.failing.clear()
+        record = store.get("sid-1")
+        assert record is not None
+        assert record["user"] == "ada"
+
+
+class TestUseAfterTheHeaders:
+    def _streaming(self, store: RecordingStore, sid: str, use: Callable[[Session], Any]) -> Client:
+        def app(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            yield b"one "
+            # The next chunk sends the headers with the first; the session is used after.
+            yield b"two "
+            use(environ["wsgisession"])
+            yield b"three"
+
+        client = Client(make_middleware(app, store=store, cookie={"max_age": HOUR}, **LAZY))
+        client.set_cookie("connect.sid", expected_cookie_value(sid))
+        return client
+
+    def test_a_read_after_the_headers_is_not_touched_twice(self, store: RecordingStore) -> None:
+        sid = _login(store)
+        response = self._streaming(store, sid, lambda s: s.get("user")).get("/")
+        assert response.get_data() == b"one two three"
+        assert store.operations() == ["refresh", "get"]
+
+    def test_a_write_after_the_headers_is_saved(self, store: RecordingStore) -> None:
+        sid = _login(store)
+        response = self._streaming(store, sid, lambda s: s.update(late=True)).get("/")
+        assert response.get_data() == b"one two three"
+        assert store.operations() == ["refresh", "get", "set"]
+        record = store.get(sid)
+        assert record is not None
+        assert record["late"] is True
