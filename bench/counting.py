@@ -57,7 +57,8 @@ class OpCounter:
 
 _REDIS_READ = {"GET", "GETEX", "MGET", "HGET", "HGETALL", "HMGET", "EXISTS", "GETDEL"}
 _REDIS_WRITE = {"SET", "SETEX", "PSETEX", "SETNX", "MSET", "HSET", "HMSET", "GETSET"}
-_REDIS_EXPIRE = {"EXPIRE", "PEXPIRE", "EXPIREAT", "PEXPIREAT"}
+# EVALSHA: RedisStore.refresh's script, which only moves a key's expiry.
+_REDIS_EXPIRE = {"EXPIRE", "PEXPIRE", "EXPIREAT", "PEXPIREAT", "EVALSHA"}
 
 
 def classify_redis(command: str) -> str:
@@ -93,6 +94,7 @@ def classify_calls(method: str) -> str:
         "add": "write",
         "__setitem__": "write",
         "touch": "expire",
+        "refresh": "expire",
     }.get(method, "other")
 
 

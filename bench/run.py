@@ -80,6 +80,12 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--profile-requests", type=int, default=5000, metavar="N")
     parser.add_argument(
+        "--profile-sort",
+        default="cumulative",
+        choices=["cumulative", "tottime", "ncalls"],
+        help="the order of --profile's table (default: cumulative)",
+    )
+    parser.add_argument(
         "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
     )
     parser.add_argument(
@@ -247,7 +253,7 @@ def profile(args: argparse.Namespace) -> int:
             item.close()
     each = seconds / args.profile_requests * 1e6
     print(f"{key} {scenario}: {args.profile_requests} requests, {each:.1f} µs each under cProfile")
-    pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(25)
+    pstats.Stats(profiler, stream=sys.stdout).sort_stats(args.profile_sort).print_stats(25)
     return 0
 
 

@@ -1201,6 +1201,11 @@ class TestRecord:
                 "2030-01-01T00:00:00.000Z",
                 id="negative-zone-next-day",
             ),
+            pytest.param(
+                datetime(999, 3, 4, 5, 6, 7, tzinfo=UTC),
+                "0999-03-04T05:06:07.000Z",
+                id="four-digit-year",
+            ),
         ],
     )
     def test_format_js_date(self, value: datetime, expected: str) -> None:
@@ -1235,7 +1240,17 @@ class TestRecord:
     def test_round_trip(self, value: str) -> None:
         assert format_js_date(parse_js_date(value)) == value
 
-    @pytest.mark.parametrize("value", ["tomorrow", "", "2030-13-01T00:00:00.000Z", "2030/01/01"])
+    @pytest.mark.parametrize(
+        "value",
+        [
+            "tomorrow",
+            "",
+            "2030-13-01T00:00:00.000Z",
+            "2030/01/01",
+            "2030-01-01 00:00:00+0000Z",
+            "x" * 23 + "Z",
+        ],
+    )
     def test_parse_invalid(self, value: str) -> None:
         with pytest.raises(ValueError):  # noqa: PT011
             parse_js_date(value)

@@ -29,9 +29,12 @@ def format_js_date(value: datetime) -> str:
     """Write ``value`` as JavaScript's ``Date.toJSON`` does:
     ``2030-01-01T00:00:00.000Z``."""
     # A naive datetime is taken as UTC, as everywhere in wsgisession.
-    value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
-    value = value.astimezone(timezone.utc)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    elif value.utcoffset():
+        value = value.astimezone(timezone.utc)
+    # isoformat truncates to milliseconds, as a JavaScript Date holds them.
+    return value.isoformat(timespec="milliseconds")[:23] + "Z"
 
 
 def parse_js_date(value: str) -> datetime:
@@ -39,6 +42,9 @@ def parse_js_date(value: str) -> datetime:
 
     :raises ValueError: when ``value`` is not an ISO-8601 date.
     """
+    if len(value) == 24 and value[23] == "Z":
+        # Date.toJSON's own form, the one stores hold: no offset to apply.
+        return datetime.fromisoformat(value[:23]).replace(tzinfo=timezone.utc)
     if value.endswith(("Z", "z")):
         value = value[:-1] + "+00:00"
     parsed = datetime.fromisoformat(value)

@@ -113,8 +113,15 @@ class MemoryStore(Store):
             entry = self._entries.get(sid)
         if entry is None or entry[0] <= now:
             return False
-        cookie = {} if entry[1] is None else {COOKIE_KEY: json.loads(entry[1])}
-        self._rewrite_cookie(sid, entry, restart_expiry(cookie, now=now), now)
+        cookie: Record | None = None if entry[1] is None else json.loads(entry[1])
+        max_age = None if cookie is None else cookie.get("originalMaxAge")
+        if isinstance(max_age, bool) or not isinstance(max_age, (int, float)):
+            # No lifetime of its own (a browser-session cookie): the TTL.
+            self._replace(sid, entry, now + self.ttl, entry[1], now)
+        else:
+            assert cookie is not None
+            cookie = restart_expiry({COOKIE_KEY: cookie}, now=now)[COOKIE_KEY]
+            self._replace(sid, entry, now + max_age / 1000, dumps(cookie), now)
         return True
 
     def _rewrite_cookie(
@@ -122,7 +129,16 @@ class MemoryStore(Store):
     ) -> None:
         # Give the entry read as ``entry`` the expiry and cookie of ``record``.
         cookie = dumps(record[COOKIE_KEY]) if COOKIE_KEY in record else entry[1]
-        expiry = expires_at(record, ttl=self.ttl, now=now)
+        self._replace(sid, entry, expires_at(record, ttl=self.ttl, now=now), cookie, now)
+
+    def _replace(
+        self,
+        sid: str,
+        entry: tuple[float, str | None, str],
+        expiry: float,
+        cookie: str | None,
+        now: float,
+    ) -> None:
         with self._lock:
             # A request that wrote the session meanwhile holds newer data.
             if self._entries.get(sid) is entry:
