@@ -21,14 +21,22 @@ import pytest
 from werkzeug.test import Client, TestResponse
 from werkzeug.wrappers import Response
 
-from wsgisession import MemoryStore, Session, SessionMiddleware
+from wsgisession import MemoryStore, Session, SessionMiddleware, Store
 from wsgisession.record import Record
 
 SECRET = "keyboard cat"
 
 
 class RecordingStore(MemoryStore):
-    """A MemoryStore that records each call as ``(operation, sid)``."""
+    """A MemoryStore that records each call as ``(operation, sid)``.
+
+    It loads sessions as a store without ``get_and_refresh`` of its own does
+    (``get`` now, ``touch`` at the end: express-session's own sequence), so
+    the lifecycle tests see every decision; :class:`RefreshingRecordingStore`
+    keeps MemoryStore's ``get_and_refresh``.
+    """
+
+    get_and_refresh = Store.get_and_refresh
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -61,8 +69,20 @@ class RecordingStore(MemoryStore):
         return ops
 
 
+class RefreshingRecordingStore(RecordingStore):
+    """A RecordingStore with MemoryStore's ``get_and_refresh``: the middleware
+    loads with it and leaves out the touch at the end, as with the shipped stores."""
+
+    def get_and_refresh(self, sid: str) -> Record | None:
+        self.calls.append(("get_and_refresh", sid))
+        return MemoryStore.get_and_refresh(self, sid)
+
+
 class FailingStore(MemoryStore):
-    """A MemoryStore whose operations named in ``failing`` raise ``ConnectionError``."""
+    """A MemoryStore whose operations named in ``failing`` raise ``ConnectionError``.
+    It loads with ``get``, as :class:`RecordingStore` does."""
+
+    get_and_refresh = Store.get_and_refresh
 
     def __init__(self, *failing: str) -> None:
         super().__init__()

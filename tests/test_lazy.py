@@ -1,8 +1,9 @@
 """Lazy loading: a session is read from the store when the application first
 uses it. A request that never does costs no read: its session's expiry is
 extended with one ``Store.refresh``, or, where the options need the stored
-session (rolling, resave), it is loaded at the end as before. Every test
-counts the store calls."""
+session (rolling, resave), it is loaded at the end as before. A store with
+``get_and_refresh`` (every shipped one) loads and extends in one operation,
+and the touch at the end is left out. Every test counts the store calls."""
 
 from __future__ import annotations
 
@@ -14,12 +15,13 @@ import pytest
 from werkzeug.http import parse_date
 from werkzeug.test import Client
 
-from wsgisession import Session, StoreError
+from wsgisession import MemoryStore, Session, StoreError
 from wsgisession.record import parse_js_date
 
 from .conftest import (
     FailingStore,
     RecordingStore,
+    RefreshingRecordingStore,
     expected_cookie_value,
     make_middleware,
     session_app,
@@ -29,6 +31,12 @@ from .conftest import (
 
 HOUR = 3600
 LAZY = {"resave": False, "save_uninitialized": False}
+
+
+@pytest.fixture
+def store() -> RecordingStore:
+    # MemoryStore's own get_and_refresh, as every shipped store has one.
+    return RefreshingRecordingStore()
 
 
 def _unused(session: Session, environ: dict[str, Any]) -> str:
@@ -181,7 +189,7 @@ class TestWhenTheOptionsNeedTheSession:
         month = 30 * 86400
         sid = _login(store, max_age=month)
         response = _client(store, sid, rolling=True).get("/")
-        assert store.operations() == ["get", "touch"]
+        assert store.operations() == ["get_and_refresh"]
         header = session_cookie(response)
         assert header is not None
         # The stored cookie's lifetime, not the options' hour.
@@ -200,7 +208,8 @@ class TestWhenTheOptionsNeedTheSession:
         assert record["user"] == "ada"
 
     @pytest.mark.parametrize(
-        ("unset", "operations"), [("keep", ["get"]), ("destroy", ["get", "destroy"])]
+        ("unset", "operations"),
+        [("keep", ["get_and_refresh"]), ("destroy", ["get_and_refresh", "destroy"])],
     )
     def test_a_session_unset_unused_is_decided_as_usual(
         self, store: RecordingStore, unset: str, operations: list[str]
@@ -234,7 +243,7 @@ class TestFirstUseLoads:
             pytest.param(lambda s: s.touch(), id="touch"),
         ],
     )
-    def test_any_use_reads_once_and_touches_at_the_end(
+    def test_any_use_reads_once_and_extends_the_expiry_with_it(
         self, store: RecordingStore, use: Callable[[Session], Any]
     ) -> None:
         sid = _login(store)
@@ -246,18 +255,74 @@ class TestFirstUseLoads:
 
         response = _client(store, sid, view).get("/")
         assert response.text == "ada"
-        assert store.operations() == ["get", "touch"]
+        assert store.operations() == ["get_and_refresh"]
         assert response.headers.get("Vary") == "Cookie"
 
     def test_a_write_is_one_read_and_one_write(self, store: RecordingStore) -> None:
         sid = _login(store)
         response = _client(store, sid, lambda s, e: s.update(views=1)).get("/")
-        assert store.operations() == ["get", "set"]
+        assert store.operations() == ["get_and_refresh", "set"]
         record = store.get(sid)
         assert record is not None
         assert (record["user"], record["views"]) == ("ada", 1)
         # The cookie has an expiry and the session changed: it is renewed.
         assert sid_from(response) == sid
+
+    def test_the_load_extends_the_expiry_by_the_stored_lifetime(
+        self, store: RecordingStore
+    ) -> None:
+        sid = _login(store)
+        _backdate(store, sid, 60)
+        _client(store, sid, lambda s, e: s.get("user")).get("/")
+        assert store.operations() == ["get_and_refresh"]
+        left = _stored_expires(store, sid) - datetime.now(timezone.utc)
+        assert timedelta(seconds=HOUR - 5) < left <= timedelta(seconds=HOUR)
+
+    def test_a_lifetime_changed_by_the_app_is_touched_at_the_end(
+        self, store: RecordingStore
+    ) -> None:
+        # The load extended the expiry by the old lifetime; the touch stores the new one.
+        sid = _login(store)
+        month = 30 * 86400
+
+        def remember(session: Session, environ: dict[str, Any]) -> None:
+            session.cookie.max_age = month
+
+        _client(store, sid, remember).get("/")
+        assert store.operations() == ["get_and_refresh", "touch"]
+        left = _stored_expires(store, sid) - datetime.now(timezone.utc)
+        assert timedelta(seconds=month - 5) < left <= timedelta(seconds=month)
+
+    def test_a_store_without_get_and_refresh_is_read_then_touched(self) -> None:
+        plain = RecordingStore()
+        sid = _login(plain)
+        _client(plain, sid, lambda s, e: s.get("user")).get("/")
+        assert plain.operations() == ["get", "touch"]
+
+    def test_resave_loads_with_a_plain_get(self, store: RecordingStore) -> None:
+        # resave writes every loaded session: nothing to extend at the read.
+        sid = _login(store)
+        _client(store, sid, lambda s, e: s.get("user"), resave=True).get("/")
+        assert store.operations() == ["get", "set"]
+
+    def test_a_failing_get_and_refresh_is_a_store_error_naming_it(self) -> None:
+        class FailingRefreshingStore(FailingStore):
+            def get_and_refresh(self, sid: str) -> dict[str, Any] | None:
+                self._maybe_fail("get_and_refresh")
+                return MemoryStore.get_and_refresh(self, sid)
+
+        failing = FailingRefreshingStore("get_and_refresh")
+        client = Client(
+            make_middleware(session_app(lambda s, e: str(s.get("n"))), store=failing, **LAZY)
+        )
+        client.set_cookie("connect.sid", expected_cookie_value("sid-1"))
+        with pytest.raises(StoreError) as caught:
+            client.get("/")
+        assert (caught.value.store, caught.value.operation) == (
+            "FailingRefreshingStore",
+            "get_and_refresh",
+        )
+        assert isinstance(caught.value.__cause__, ConnectionError)
 
     def test_a_new_visitor_who_writes_costs_one_write(self, store: RecordingStore) -> None:
         response = _client(store, None, lambda s, e: s.update(views=1)).get("/")
@@ -320,13 +385,13 @@ class TestUseAfterTheHeaders:
         sid = _login(store)
         response = self._streaming(store, sid, lambda s: s.get("user")).get("/")
         assert response.get_data() == b"one two three"
-        assert store.operations() == ["refresh", "get"]
+        assert store.operations() == ["refresh", "get_and_refresh"]
 
     def test_a_write_after_the_headers_is_saved(self, store: RecordingStore) -> None:
         sid = _login(store)
         response = self._streaming(store, sid, lambda s: s.update(late=True)).get("/")
         assert response.get_data() == b"one two three"
-        assert store.operations() == ["refresh", "get", "set"]
+        assert store.operations() == ["refresh", "get_and_refresh", "set"]
         record = store.get(sid)
         assert record is not None
         assert record["late"] is True

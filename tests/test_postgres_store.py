@@ -353,6 +353,19 @@ class TestRows:
         assert row is not None
         assert before + 100 - 0.002 <= row[1] <= after + 100 + 0.002
 
+    def test_get_and_refresh_is_one_update_returning_the_record(self, db: Database) -> None:
+        store = db.store()
+        record = make_record(60, views=1)
+        record["cookie"]["originalMaxAge"] = 7_200_500
+        store.set("sid-1", record)
+        before = time.time()
+        assert store.get_and_refresh("sid-1") == record
+        after = time.time()
+        row = db.row("sid-1")
+        assert row is not None
+        assert before + 7200.5 - 0.002 <= row[1] <= after + 7200.5 + 0.002
+        assert store.get_and_refresh("missing") is None
+
     def test_refresh_of_an_expired_row_is_false_and_leaves_it(self, db: Database) -> None:
         store = db.store()
         db.insert("sid-1", make_record(60, views=1), "now() - interval '1 second'")
@@ -680,6 +693,8 @@ class TestServerDown:
             ("set", ("sid-1", make_record(views=1))),
             ("destroy", ("sid-1",)),
             ("touch", ("sid-1", make_record())),
+            ("refresh", ("sid-1",)),
+            ("get_and_refresh", ("sid-1",)),
             ("all", ()),
             ("length", ()),
             ("clear", ()),
@@ -726,7 +741,10 @@ class TestServerDown:
             cookie = expected_cookie_value("some-sid")
             with pytest.raises(StoreError) as caught:
                 client.get("/", headers={"Cookie": f"connect.sid={cookie}"})
-            assert (caught.value.store, caught.value.operation) == ("PostgresStore", "get")
+            assert (caught.value.store, caught.value.operation) == (
+                "PostgresStore",
+                "get_and_refresh",
+            )
             assert isinstance(caught.value.__cause__, psycopg.OperationalError)
 
             def write(session: Session, environ: dict[str, Any]) -> str:

@@ -280,6 +280,23 @@ class TestRefresh:
         assert stats["cmdstat_evalsha"]["calls"] == 1
         assert "cmdstat_eval" not in stats
 
+    def test_get_and_refresh_is_one_evalsha_returning_the_value(
+        self, store: RedisStore, raw: redis.Redis, prefix: str
+    ) -> None:
+        key = prefix + "sid-1"
+        record = _with_lifetime(7200, views=3)
+        store.set("sid-1", record)
+        before = raw.get(key)
+        store.get_and_refresh("sid-1")
+        raw.config_resetstat()
+        assert store.get_and_refresh("sid-1") == record
+        stats = raw.info("commandstats")
+        assert stats["cmdstat_evalsha"]["calls"] == 1
+        assert "cmdstat_set" not in stats
+        assert raw.get(key) == before
+        assert raw.pttl(key) == pytest.approx(7_200_000, abs=PTTL_TOLERANCE_MS)
+        assert store.get_and_refresh("missing") is None
+
     def test_refresh_survives_a_script_flush(self, store: RedisStore, raw: redis.Redis) -> None:
         store.set("sid-1", _with_lifetime(7200))
         assert store.refresh("sid-1") is True
@@ -560,6 +577,7 @@ class TestServerDown:
             ("destroy", lambda store: store.destroy("sid-1")),
             ("touch", lambda store: store.touch("sid-1", make_record())),
             ("refresh", lambda store: store.refresh("sid-1")),
+            ("get_and_refresh", lambda store: store.get_and_refresh("sid-1")),
             ("all", lambda store: store.all()),
             ("length", lambda store: store.length()),
             ("clear", lambda store: store.clear()),
@@ -581,7 +599,9 @@ class TestServerDown:
     @pytest.mark.parametrize(
         ("headers", "operation"),
         [
-            pytest.param(cookie_header("AoBibqb2nKTEY9cULj5ei8RHRTBSbOHE"), "get", id="load"),
+            pytest.param(
+                cookie_header("AoBibqb2nKTEY9cULj5ei8RHRTBSbOHE"), "get_and_refresh", id="load"
+            ),
             pytest.param({}, "set", id="save"),
         ],
     )
@@ -884,6 +904,9 @@ def _refresh_round_trip(store: RedisStore) -> None:
         store.set(f"sid-{n}", _with_lifetime(7200, n=n))
     assert [store.refresh(f"sid-{n}") for n in range(12)] == [True] * 12
     assert store.refresh("missing") is False
+    loaded = [store.get_and_refresh(f"sid-{n}") for n in range(12)]
+    assert [record["n"] for record in loaded if record is not None] == list(range(12))
+    assert store.get_and_refresh("missing") is None
     for n in range(12):
         pttl = store.client.pttl(store.prefix + f"sid-{n}")
         assert pttl == pytest.approx(7_200_000, abs=PTTL_TOLERANCE_MS)

@@ -232,6 +232,21 @@ class TestFile:
             k: v for k, v in record["cookie"].items() if k != "expires"
         }
 
+    def test_get_and_refresh_returns_the_refreshed_record(
+        self, store: SQLiteStore, path: Path
+    ) -> None:
+        record = make_record(60, user="Zoë")
+        record["cookie"]["originalMaxAge"] = 7_200_000
+        store.set("sid-1", record)
+        loaded = store.get_and_refresh("sid-1")
+        stored, expire = raw_rows(path)["sid-1"]
+        # What was returned is the row as the one UPDATE left it.
+        assert loaded == stored
+        assert loaded["user"] == "Zoë"
+        assert record_expiry(loaded) == pytest.approx(expire, abs=0.001)
+        assert expire == pytest.approx(time.time() + 7200, abs=5)
+        assert store.get_and_refresh("missing") is None
+
     def test_refresh_of_a_browser_session_row_leaves_the_json_as_it_is(self, path: Path) -> None:
         store = SQLiteStore(path, ttl=1234)
         try:

@@ -180,6 +180,12 @@ class SessionMiddleware:
             save_uninitialized=_flag_option("save_uninitialized", save_uninitialized, default=True),
             unset=unset,
         )
+        #: Whether sessions are loaded with the store's ``get_and_refresh``, so
+        #: that a request that reads one costs one store operation. Only with
+        #: ``resave=False``: resave writes every loaded session anyway.
+        self.refreshing_loads = (
+            not self.lifecycle.resave and type(store).get_and_refresh is not Store.get_and_refresh
+        )
         self._environ_checked = False
         #: The class of the sessions this middleware creates: a
         #: :class:`Session` subclass, as framework integrations set it

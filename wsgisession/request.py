@@ -61,6 +61,7 @@ class RequestSession:
         "refreshed",
         "destroyed",
         "loaded_expiry",
+        "loaded_lifetime",
         "_touched",
         "_secure",
     )
@@ -77,6 +78,7 @@ class RequestSession:
         self.refreshed = False
         self.destroyed = False
         self.loaded_expiry = False
+        self.loaded_lifetime: float | None = None
         self._touched = False
         self._secure: bool | None = None
         self.saved: tuple[str, str] | None = None
@@ -114,12 +116,12 @@ class RequestSession:
             logger.debug("session cookie is unsigned or its signature is invalid")
         return sid
 
-    def _load(self, sid: str) -> Record | None:
-        record = self.middleware.call_store("get", sid)
+    def _load(self, sid: str, operation: str = "get") -> Record | None:
+        record = self.middleware.call_store(operation, sid)
         if record is not None and not isinstance(record, dict):
             raise StoreError(
                 type(self.middleware.store).__name__,
-                "get",
+                operation,
                 f"returned {type(record).__name__}, not a dict",
             )
         return record
@@ -157,13 +159,14 @@ class RequestSession:
             ) from error
         return {k: v for k, v in record.items() if k != COOKIE_KEY}, cookie
 
-    def _inflate(self, session: Session, sid: str, record: Record) -> None:
-        data, cookie = self._split(record, "get")
+    def _inflate(self, session: Session, sid: str, record: Record, operation: str) -> None:
+        data, cookie = self._split(record, operation)
         logger.debug("loaded session %s", _short(sid))
         self.original_id = sid
         self.original_data = encode_data(data)
         session._replace(sid, data, cookie)
         self.loaded_expiry = cookie.expires is not None
+        self.loaded_lifetime = cookie.original_max_age
         if not self.middleware.lifecycle.resave:
             self.saved = (sid, self.original_data)
         self.environ[ENVIRON_ID_KEY] = sid
@@ -181,13 +184,17 @@ class RequestSession:
             return
         record = None
         if self.cookie_id is not None:
-            record = self._load(self.cookie_id)
+            # Where the store can, the read extends the expiry too, and the
+            # touch at the end is left out (see Store.get_and_refresh).
+            operation = "get_and_refresh" if self.middleware.refreshing_loads else "get"
+            record = self._load(self.cookie_id, operation)
             if record is None:
                 logger.debug("session %s not found in the store", _short(self.cookie_id))
-        if record is None or self.cookie_id is None:
+            else:
+                self.refreshed = self.refreshed or operation == "get_and_refresh"
+                self._inflate(session, self.cookie_id, record, operation)
+        if record is None:
             self._create(session)
-        else:
-            self._inflate(session, self.cookie_id, record)
         self.loaded = True
 
     def save(self, session: Session) -> None:
@@ -355,8 +362,8 @@ class RequestSession:
         if action is StoreAction.SAVE:
             self._write(self.session, state.data)
         elif action is StoreAction.TOUCH:
-            if self.refreshed:
-                # Used only after the headers went out: already refreshed then.
+            if self.refreshed and self.session._cookie.original_max_age == self.loaded_lifetime:
+                # Already extended, by the lifetime the touch would give.
                 return
             logger.debug("touching session %s", _short(state.id))
             self.middleware.call_store("touch", state.id, self.session._record())

@@ -282,6 +282,32 @@ class StoreContract:
         assert store.refresh("sid-1") is False
         assert store.get("sid-1") is None
 
+    def test_get_and_refresh_returns_the_data_and_extends_the_expiry(self, store: Store) -> None:
+        record = self._record_with_lifetime(3600, self.short_ttl, views=1, cart=["a"])
+        store.set("sid-1", record)
+        loaded = store.get_and_refresh("sid-1")
+        assert loaded is not None
+        assert {k: v for k, v in loaded.items() if k != "cookie"} == {"views": 1, "cart": ["a"]}
+        assert loaded["cookie"]["originalMaxAge"] == 3600 * 1000
+        self._wait_past_short_ttl()
+        assert store.get("sid-1") is not None
+
+    def test_get_and_refresh_of_a_missing_or_expired_record_is_none(self, store: Store) -> None:
+        assert store.get_and_refresh("missing") is None
+        store.set("sid-1", self._record_with_lifetime(3600, self.short_ttl, views=1))
+        self._wait_past_short_ttl()
+        assert store.get_and_refresh("sid-1") is None
+        assert store.get("sid-1") is None
+
+    def test_get_and_refresh_returns_a_fresh_object(self, store: Store) -> None:
+        store.set("sid-1", make_record(views=1, cart=[]))
+        first = store.get_and_refresh("sid-1")
+        assert first is not None
+        first["cart"].append("mutated")
+        second = store.get("sid-1")
+        assert second is not None
+        assert second["cart"] == []
+
     def test_refresh_leaves_other_sessions_alone(self, store: Store) -> None:
         store.set("sid-1", self._record_with_lifetime(3600, self.short_ttl, n=1))
         store.set("sid-2", self._record_with_lifetime(3600, self.short_ttl, n=2))

@@ -23,8 +23,8 @@ class Store(abc.ABC):
     one lives for the store's default TTL.
 
     Subclasses implement :meth:`get`, :meth:`set` and :meth:`destroy`, and
-    should implement :meth:`touch` and :meth:`refresh` with the cheapest
-    operation the backend has.
+    should implement :meth:`touch`, :meth:`refresh` and
+    :meth:`get_and_refresh` with the cheapest operation the backend has.
     :meth:`all`, :meth:`clear` and :meth:`length` are optional. Failures are
     raised as :class:`~wsgisession.StoreError` chained from the driver's error;
     :meth:`errors` does that conversion.
@@ -74,6 +74,26 @@ class Store(abc.ABC):
             return False
         self.touch(sid, restart_expiry(record, now=time.time()))
         return True
+
+    def get_and_refresh(self, sid: str) -> Record | None:
+        """:meth:`get` and :meth:`refresh` in one: the record stored for
+        ``sid``, its expiry extended as :meth:`refresh` does; ``None`` when
+        missing or expired.
+
+        When a store overrides it, the middleware (with ``resave=False``)
+        loads sessions with it and leaves out the touch at the end of the
+        request, unless the application changed the cookie's lifetime: a
+        request that reads its session then costs one store operation. The
+        default reads the record and touches it with its expiry restarted,
+        and the middleware does not use it; the shipped stores override it
+        with one operation (a Redis script, an ``UPDATE ... RETURNING``).
+
+        .. versionadded:: 0.1
+        """
+        record = self.get(sid)
+        if record is not None:
+            self.touch(sid, restart_expiry(record, now=time.time()))
+        return record
 
     def all(self) -> dict[str, Record]:
         """Every unexpired record, keyed by session id (optional)."""

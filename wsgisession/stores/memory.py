@@ -108,21 +108,35 @@ class MemoryStore(Store):
             self._rewrite_cookie(sid, entry, record, now)
 
     def refresh(self, sid: str) -> bool:
+        return self._refresh(sid, decode=False) is not None
+
+    def get_and_refresh(self, sid: str) -> Record | None:
+        return self._refresh(sid, decode=True)
+
+    def _refresh(self, sid: str, *, decode: bool) -> Record | None:
+        # The record (only its cookie unless ``decode``) with its expiry
+        # moved as a touch would move it; None when missing or expired.
         now = time.time()
         with self._lock:
             entry = self._entries.get(sid)
         if entry is None or entry[0] <= now:
-            return False
-        cookie: Record | None = None if entry[1] is None else json.loads(entry[1])
-        max_age = None if cookie is None else cookie.get("originalMaxAge")
+            return None
+        if decode:
+            record = _decode(entry)
+            cookie = record.get(COOKIE_KEY)
+        else:
+            record = {}
+            cookie = None if entry[1] is None else json.loads(entry[1])
+        max_age = cookie.get("originalMaxAge") if isinstance(cookie, dict) else None
         if isinstance(max_age, bool) or not isinstance(max_age, (int, float)):
             # No lifetime of its own (a browser-session cookie): the TTL.
             self._replace(sid, entry, now + self.ttl, entry[1], now)
-        else:
-            assert cookie is not None
-            cookie = restart_expiry({COOKIE_KEY: cookie}, now=now)[COOKIE_KEY]
-            self._replace(sid, entry, now + max_age / 1000, dumps(cookie), now)
-        return True
+            return record
+        cookie = restart_expiry({COOKIE_KEY: cookie}, now=now)[COOKIE_KEY]
+        self._replace(sid, entry, now + max_age / 1000, dumps(cookie), now)
+        if decode:
+            record[COOKIE_KEY] = cookie
+        return record
 
     def _rewrite_cookie(
         self, sid: str, entry: tuple[float, str | None, str], record: Record, now: float

@@ -125,6 +125,7 @@ class PostgresStore(Store):
             " THEN (sess::json -> 'cookie' ->> 'originalMaxAge')::float8 / 1000 END, %(ttl)s))"
             " WHERE sid = %(sid)s AND expire > to_timestamp(%(now)s)"
         ).format(name)
+        self._sql_get_and_refresh = self._sql_refresh + sql.SQL(" RETURNING sess")
         self._sql_prune = sql.SQL(
             "DELETE FROM {0} WHERE ctid = ANY(ARRAY("
             "SELECT ctid FROM {0} WHERE expire <= to_timestamp(%s) LIMIT %s))"
@@ -213,6 +214,15 @@ class PostgresStore(Store):
             return connection.execute(self._sql_refresh, parameters).rowcount > 0
 
         return self._run("refresh", refresh)
+
+    def get_and_refresh(self, sid: str) -> Record | None:
+        parameters = {"now": time.time(), "ttl": self.ttl, "sid": sid}
+
+        def get_and_refresh(connection: Connection) -> Record | None:
+            row = connection.execute(self._sql_get_and_refresh, parameters).fetchone()
+            return None if row is None else _decode(row[0])
+
+        return self._run("get_and_refresh", get_and_refresh)
 
     def prune(self) -> int:
         """Delete up to ``prune_batch`` expired rows now; return how many went."""

@@ -20,13 +20,11 @@ from .base import DEFAULT_TTL, Store, positive_int, positive_seconds
 # Characters SCAN's MATCH treats as a pattern.
 _GLOB = re.compile(r"([*?\[\]\\])")
 
-# Refresh in one round trip: the stored cookie's originalMaxAge (milliseconds)
-# is the time to live a touch would give (connect-redis takes it from the
-# cookie's expires, which a touch sets that far ahead); ARGV[1], the default
-# TTL, when the record has none. Returns whether the key was there.
-_REFRESH = """
-local value = redis.call('GET', KEYS[1])
-if not value then return 0 end
+# Extending a key's expiry, in Redis: the stored cookie's originalMaxAge
+# (milliseconds) is the time to live a touch would give (connect-redis takes
+# it from the cookie's expires, which a touch sets that far ahead); ARGV[1],
+# the default TTL, when the record has none.
+_EXTEND = """
 local ttl = tonumber(ARGV[1])
 local ok, record = pcall(cjson.decode, value)
 if ok and type(record) == 'table' and type(record.cookie) == 'table'
@@ -38,8 +36,12 @@ if ttl > 0 then
 else
   redis.call('DEL', KEYS[1])
 end
-return 1
 """
+_GET = "local value = redis.call('GET', KEYS[1])\n"
+#: refresh(): whether the key was there.
+_REFRESH = _GET + "if not value then return 0 end\n" + _EXTEND + "return 1\n"
+#: get_and_refresh(): the value as it was read, or nil.
+_GET_AND_REFRESH = _GET + "if not value then return false end\n" + _EXTEND + "return value\n"
 
 
 class RedisStore(Store):
@@ -49,9 +51,10 @@ class RedisStore(Store):
     sessions: the key is ``prefix + sid``, the value the JSON record. A write
     sets the key's time to live from the cookie's ``expires`` (``ttl`` seconds
     when it has none), and a record whose expiry has passed is deleted instead
-    of written. :meth:`touch` is one ``PEXPIRE``; :meth:`refresh` one
-    ``EVALSHA`` of a script that reads the stored cookie's lifetime in Redis
-    and sets it with ``PEXPIRE``. :meth:`all`, :meth:`length`
+    of written. :meth:`touch` is one ``PEXPIRE``; :meth:`refresh` and
+    :meth:`get_and_refresh` are one ``EVALSHA`` each, of a script that reads
+    the stored cookie's lifetime in Redis and sets it with ``PEXPIRE``, so a
+    request that reads its session costs one round trip. :meth:`all`, :meth:`length`
     and :meth:`clear` walk the keys with ``SCAN``, never ``KEYS``.
 
     Expiry is set in milliseconds (``SET ... PX``, ``PEXPIRE``) rather than
@@ -96,6 +99,7 @@ class RedisStore(Store):
         self._mget = getattr(client, "mget_nonatomic", None) or client.mget
         # EVALSHA, loading the script on the first call a server has not seen.
         self._refresh = client.register_script(_REFRESH)
+        self._get_and_refresh = client.register_script(_GET_AND_REFRESH)
 
     def _key(self, sid: str) -> str:
         return self.prefix + sid
@@ -137,6 +141,14 @@ class RedisStore(Store):
         with self.errors("refresh"):
             found = self._refresh(keys=[self._key(sid)], args=[math.ceil(self.ttl * 1000)])
             return bool(found)
+
+    def get_and_refresh(self, sid: str) -> Record | None:
+        with self.errors("get_and_refresh"):
+            value = self._get_and_refresh(keys=[self._key(sid)], args=[math.ceil(self.ttl * 1000)])
+            if value is None:
+                return None
+            record: Record = json.loads(value)
+            return record
 
     def _keys(self) -> Iterator[Any]:
         return iter(self.client.scan_iter(match=self._pattern, count=self.scan_count))

@@ -95,6 +95,12 @@ class SQLiteStore(Store):
             " ELSE sess END"
             " WHERE sid = :sid AND expire > :now"
         )
+        # RETURNING came in SQLite 3.35; before it, get and touch.
+        self._sql_get_and_refresh = (
+            self._sql_refresh + " RETURNING sess"
+            if sqlite3.sqlite_version_info >= (3, 35)
+            else None
+        )
         self._sql_prune = (
             f"DELETE FROM {t} WHERE rowid IN (SELECT rowid FROM {t} WHERE expire <= ? LIMIT ?)"
         )
@@ -181,16 +187,28 @@ class SQLiteStore(Store):
             )
 
     def refresh(self, sid: str) -> bool:
-        now = time.time()
-        parameters = {
+        with self.errors("refresh"):
+            _, count = self._execute(self._sql_refresh, self._refresh_parameters(sid, time.time()))
+            return count > 0
+
+    def _refresh_parameters(self, sid: str, now: float) -> dict[str, object]:
+        return {
             "now_ms": math.floor(now * 1000),
             "ttl_expire": now + self.ttl,
             "sid": sid,
             "now": now,
         }
-        with self.errors("refresh"):
-            _, count = self._execute(self._sql_refresh, parameters)
-            return count > 0
+
+    def get_and_refresh(self, sid: str) -> Record | None:
+        if self._sql_get_and_refresh is None:
+            return super().get_and_refresh(sid)
+        now = time.time()
+        with self.errors("get_and_refresh"):
+            rows, _ = self._execute(self._sql_get_and_refresh, self._refresh_parameters(sid, now))
+            if not rows:
+                return None
+            record: Record = json.loads(rows[0][0])
+            return record
 
     def prune(self, now: float | None = None) -> int:
         """Delete up to ``prune_batch`` expired rows; return how many went."""
