@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
+import hashlib
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -57,8 +59,11 @@ class OpCounter:
 
 _REDIS_READ = {"GET", "GETEX", "MGET", "HGET", "HGETALL", "HMGET", "EXISTS", "GETDEL"}
 _REDIS_WRITE = {"SET", "SETEX", "PSETEX", "SETNX", "MSET", "HSET", "HMSET", "GETSET"}
-# EVALSHA: RedisStore.refresh's script, which only moves a key's expiry.
-_REDIS_EXPIRE = {"EXPIRE", "PEXPIRE", "EXPIREAT", "PEXPIREAT", "EVALSHA"}
+_REDIS_EXPIRE = {"EXPIRE", "PEXPIRE", "EXPIREAT", "PEXPIREAT"}
+# RedisStore's scripts (see redis_command): a read that also extends the
+# expiry, and an expiry update.
+_REDIS_READ.add("EVALSHA get_and_refresh")
+_REDIS_EXPIRE.add("EVALSHA refresh")
 
 
 def classify_redis(command: str) -> str:
@@ -79,6 +84,7 @@ def classify_sql(verb: str) -> str:
         "REPLACE": "write",
         "UPSERT": "write",
         "UPDATE": "expire",
+        "UPDATE…RETURNING": "read",
     }.get(verb, "other")
 
 
@@ -95,6 +101,7 @@ def classify_calls(method: str) -> str:
         "__setitem__": "write",
         "touch": "expire",
         "refresh": "expire",
+        "get_and_refresh": "read",
     }.get(method, "other")
 
 
@@ -141,7 +148,7 @@ def counting_redis_connection(counter: OpCounter) -> type[Any]:
 
     class CountingConnection(redis.Connection):  # type: ignore[misc]
         def send_command(self, *args: Any, **kwargs: Any) -> None:
-            counter.hit(str(args[0]).upper())
+            counter.hit(redis_command(args))
             counter.trips += 1
             super().send_command(*args, **kwargs)
 
@@ -149,11 +156,30 @@ def counting_redis_connection(counter: OpCounter) -> type[Any]:
             # A pipeline: its commands go out together, in one round trip.
             commands = list(commands)
             for command in commands:
-                counter.hit(str(command[0]).upper())
+                counter.hit(redis_command(command))
             counter.trips += 1
             return super().pack_commands(commands)
 
     return CountingConnection
+
+
+def redis_command(args: Any) -> str:
+    """The name a command is counted under: ``EVALSHA`` of one of
+    RedisStore's scripts is named after the store method that runs it."""
+    name = str(args[0]).upper()
+    if name == "EVALSHA" and len(args) > 1:
+        script = _redis_scripts().get(str(args[1]))
+        if script is not None:
+            return f"EVALSHA {script}"
+    return name
+
+
+@functools.cache
+def _redis_scripts() -> dict[str, str]:
+    from wsgisession.stores import redis as redis_store
+
+    sources = {"refresh": redis_store._REFRESH, "get_and_refresh": redis_store._GET_AND_REFRESH}
+    return {hashlib.sha1(source.encode()).hexdigest(): name for name, source in sources.items()}
 
 
 def counting_redis_client(url: str, counter: OpCounter) -> Any:
@@ -250,5 +276,10 @@ def traced_sqlite(path: str | os.PathLike[str], counter: OpCounter) -> Iterator[
 
 
 def _first_word(statement: str) -> str:
+    # The statement's verb; an UPDATE ... RETURNING (the stores'
+    # get_and_refresh) is a read that also moves the expiry.
     words = statement.split(None, 1)
-    return words[0].upper().rstrip(";") if words else "?"
+    verb = words[0].upper().rstrip(";") if words else "?"
+    if verb == "UPDATE" and " RETURNING " in statement.upper():
+        return "UPDATE…RETURNING"
+    return verb

@@ -106,9 +106,13 @@ def restart_expiry(record: Record, *, now: float) -> Record:
     return {**record, COOKIE_KEY: {**cookie, "expires": format_js_date(expires)}}
 
 
+# One encoder, built once: json.dumps with options builds one per call.
+_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def dumps(value: object) -> str:
     """Compact JSON, with non-ASCII text kept as it is: how stores write records."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _encoder.encode(value)
 
 
 def expires_at(record: Record, *, ttl: float, now: float) -> float:

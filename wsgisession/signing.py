@@ -28,6 +28,10 @@ _URI_COMPONENT_SAFE = "-_.!~*'()"
 # A SHA-256 digest in base64 without padding is always 43 characters.
 _SIGNATURE_LENGTH = 43
 
+# encodeURIComponent of the characters standard base64 has beyond the safe
+# ones: a signature is escaped by this table, without quote()'s general path.
+_ESCAPE_BASE64 = str.maketrans({"+": "%2B", "/": "%2F"})
+
 
 def _b64encode(raw: bytes) -> bytes:
     return base64.b64encode(raw).rstrip(b"=")
@@ -82,8 +86,9 @@ class CookieSigner:
 
     def sign(self, sid: str) -> str:
         """The cookie value for ``sid``, percent-encoded, ready for a header."""
-        signed = self._signer.sign(sid.encode()).decode()
-        return quote(SIGNED_PREFIX + signed, safe=_URI_COMPONENT_SAFE)
+        # encodeURIComponent of "s:" + sid + "." + signature, part by part.
+        signature = self._signer.get_signature(sid).decode().translate(_ESCAPE_BASE64)
+        return "s%3A" + quote(sid, safe=_URI_COMPONENT_SAFE) + "." + signature
 
     def unsign(self, value: str) -> str | None:
         """The session id a request's cookie value carries, or ``None``.
