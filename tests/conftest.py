@@ -21,7 +21,7 @@ import pytest
 from werkzeug.test import Client, TestResponse
 from werkzeug.wrappers import Response
 
-from wsgisession import MemoryStore, Session, SessionMiddleware, Store
+from wsgisession import MemoryStore, Session, SessionMiddleware
 from wsgisession.record import Record
 
 SECRET = "keyboard cat"
@@ -30,13 +30,12 @@ SECRET = "keyboard cat"
 class RecordingStore(MemoryStore):
     """A MemoryStore that records each call as ``(operation, sid)``.
 
-    It loads sessions as a store without ``get_and_refresh`` of its own does
-    (``get`` now, ``touch`` at the end: express-session's own sequence), so
-    the lifecycle tests see every decision; :class:`RefreshingRecordingStore`
-    keeps MemoryStore's ``get_and_refresh``.
+    Since it overrides ``get`` and ``touch``, the middleware does not use
+    the ``get_and_refresh`` it inherits (see ``own_shortcut``): it loads with
+    ``get`` and touches at the end, express-session's own sequence, so the
+    lifecycle tests see every decision. :class:`RefreshingRecordingStore`
+    has a ``get_and_refresh`` of its own.
     """
-
-    get_and_refresh = Store.get_and_refresh
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -81,8 +80,6 @@ class RefreshingRecordingStore(RecordingStore):
 class FailingStore(MemoryStore):
     """A MemoryStore whose operations named in ``failing`` raise ``ConnectionError``.
     It loads with ``get``, as :class:`RecordingStore` does."""
-
-    get_and_refresh = Store.get_and_refresh
 
     def __init__(self, *failing: str) -> None:
         super().__init__()

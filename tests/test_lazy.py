@@ -93,8 +93,8 @@ class TestUnusedSession:
         assert response.text == "unused"
         assert store.operations() == ["refresh"]
         assert session_cookie(response) is None
-        # The response did not depend on the session.
-        assert response.headers.get("Vary") is None
+        # environ["wsgisession.id"] held the cookie's id: the response may vary on it.
+        assert response.headers.get("Vary") == "Cookie"
 
     def test_the_refresh_extends_the_stored_expiry(self, store: RecordingStore) -> None:
         sid = _login(store)
@@ -153,7 +153,7 @@ class TestUnusedSession:
             return "ok"
 
         _client(store, sid, look).get("/")
-        assert seen == {"repr": "<Session (not loaded)>", "is_session": True, "id_before": None}
+        assert seen == {"repr": "<Session (not loaded)>", "is_session": True, "id_before": sid}
         assert store.operations() == ["refresh"]
 
 
@@ -209,7 +209,8 @@ class TestWhenTheOptionsNeedTheSession:
 
     @pytest.mark.parametrize(
         ("unset", "operations"),
-        [("keep", ["get_and_refresh"]), ("destroy", ["get_and_refresh", "destroy"])],
+        # Kept as it was: not even read. Destroyed: read for the cookie's attributes.
+        [("keep", []), ("destroy", ["get_and_refresh", "destroy"])],
     )
     def test_a_session_unset_unused_is_decided_as_usual(
         self, store: RecordingStore, unset: str, operations: list[str]
@@ -293,6 +294,16 @@ class TestFirstUseLoads:
         left = _stored_expires(store, sid) - datetime.now(timezone.utc)
         assert timedelta(seconds=month - 5) < left <= timedelta(seconds=month)
 
+    def test_a_cookie_attribute_changed_by_the_app_is_touched_at_the_end(
+        self, store: RecordingStore
+    ) -> None:
+        sid = _login(store)
+        _client(store, sid, lambda s, e: setattr(s.cookie, "samesite", "strict")).get("/")
+        assert store.operations() == ["get_and_refresh", "touch"]
+        record = store.get(sid)
+        assert record is not None
+        assert record["cookie"]["sameSite"] == "strict"
+
     def test_a_store_without_get_and_refresh_is_read_then_touched(self) -> None:
         plain = RecordingStore()
         sid = _login(plain)
@@ -330,17 +341,35 @@ class TestFirstUseLoads:
         assert sid is not None
         assert store.operations() == ["set"]
 
-    def test_environ_id_is_set_at_the_first_use(self, store: RecordingStore) -> None:
+    def test_environ_id_is_the_cookies_id_then_the_sessions(self, store: RecordingStore) -> None:
         sid = _login(store)
         seen: list[Any] = []
 
         def view(session: Session, environ: dict[str, Any]) -> None:
             seen.append(environ.get("wsgisession.id"))
-            session.get("user")
+            seen.append(session.id)
             seen.append(environ.get("wsgisession.id"))
 
         _client(store, sid, view).get("/")
-        assert seen == [None, sid]
+        assert seen == [sid, sid, sid]
+        seen.clear()
+        # As express-session's req.sessionID: the cookie's id until the load
+        # finds it gone and the request gets a new session.
+        _client(store, "gone-session-id", view).get("/")
+        assert seen[0] == "gone-session-id"
+        assert seen[1] == seen[2] != "gone-session-id"
+
+    def test_a_request_without_cookie_has_its_new_id_at_once(self, store: RecordingStore) -> None:
+        seen: list[Any] = []
+
+        def view(session: Session, environ: dict[str, Any]) -> None:
+            seen.append(environ.get("wsgisession.id"))
+            session["n"] = 1
+            seen.append(session.id)
+
+        response = _client(store, None, view).get("/")
+        assert seen[0] is not None
+        assert seen == [sid_from(response)] * 2
 
     def test_a_failed_load_the_app_catches_leaves_nothing_half_loaded(self) -> None:
         store = FailingStore()
@@ -367,6 +396,45 @@ class TestFirstUseLoads:
         assert record["user"] == "ada"
 
 
+class DecodingStore(MemoryStore):
+    """A MemoryStore whose get changes what it returns (as a subclass that
+    decrypts would); it inherits MemoryStore's refresh and get_and_refresh."""
+
+    def get(self, sid: str) -> dict[str, Any] | None:
+        record = super().get(sid)
+        if record is not None and "secret" in record:
+            record["secret"] = record["secret"][::-1]
+        return record
+
+
+class KeepingStore(MemoryStore):
+    """A MemoryStore whose touch does nothing (connect-redis's disableTouch)."""
+
+    def touch(self, sid: str, record: dict[str, Any]) -> None:
+        self.touched = getattr(self, "touched", 0) + 1
+
+
+class TestSubclassesOfAStore:
+    def test_an_overridden_get_is_not_bypassed_by_an_inherited_get_and_refresh(self) -> None:
+        store = DecodingStore()
+        client = _client(store, None, lambda s, e: s.update(secret="olleh"))  # type: ignore[arg-type]
+        sid = sid_from(client.get("/"))
+        assert sid is not None
+        reader = _client(store, sid, lambda s, e: s["secret"])  # type: ignore[arg-type]
+        assert reader.get("/").text == "hello"
+
+    def test_an_overridden_touch_is_not_bypassed_by_an_inherited_refresh(self) -> None:
+        store = KeepingStore()
+        client = _client(store, None, lambda s, e: s.update(n=1))  # type: ignore[arg-type]
+        sid = sid_from(client.get("/"))
+        assert sid is not None
+        before = store.get(sid)
+        _client(store, sid).get("/")  # type: ignore[arg-type]
+        # Store.refresh ran: get, then the subclass's touch, which keeps the record.
+        assert store.touched == 1
+        assert store.get(sid) == before
+
+
 class TestUseAfterTheHeaders:
     def _streaming(self, store: RecordingStore, sid: str, use: Callable[[Session], Any]) -> Client:
         def app(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
@@ -381,11 +449,17 @@ class TestUseAfterTheHeaders:
         client.set_cookie("connect.sid", expected_cookie_value(sid))
         return client
 
-    def test_a_read_after_the_headers_is_not_touched_twice(self, store: RecordingStore) -> None:
+    def test_a_read_after_the_headers_is_not_touched_at_the_end(
+        self, store: RecordingStore
+    ) -> None:
+        # Refreshed when the headers went out, then read (and refreshed again,
+        # in the same operation): no touch on top.
         sid = _login(store)
         response = self._streaming(store, sid, lambda s: s.get("user")).get("/")
         assert response.get_data() == b"one two three"
         assert store.operations() == ["refresh", "get_and_refresh"]
+        # The headers left before the body used the session: they vary anyway.
+        assert response.headers.get("Vary") == "Cookie"
 
     def test_a_write_after_the_headers_is_saved(self, store: RecordingStore) -> None:
         sid = _login(store)

@@ -1421,8 +1421,9 @@ class TestUnknownSession:
         client = app_client(store, {"/record": record})
         first = sid_from(client.get("/record"))
         client.get("/record")
-        # Set when the application first uses the session, which loads it.
-        assert seen == [(None, first, first), (None, first, first)]
+        # Set before the application uses the session: the new session's id,
+        # or the cookie's.
+        assert seen == [(first, first, first), (first, first, first)]
 
 
 class TestRegenerateFailure:
@@ -1450,10 +1451,10 @@ class TestRegenerateFailure:
 
 
 class TestVaryForAnUnusedSession:
-    def test_no_vary_when_the_app_never_used_the_session_the_cookie_brought(
+    def test_vary_cookie_when_the_cookie_carried_a_session_the_app_did_not_use(
         self, store: RecordingStore
     ) -> None:
-        # The response cannot depend on a session the application never used.
+        # The application may have read environ["wsgisession.id"], the cookie's id.
         client = make_client(
             lambda session, environ: session.setdefault("n", 1),
             store=store,
@@ -1466,7 +1467,7 @@ class TestVaryForAnUnusedSession:
         )
         untouched.set_cookie("connect.sid", client.get_cookie("connect.sid").value)  # type: ignore[union-attr]
         store.operations()
-        assert untouched.get("/").headers.get("Vary") is None
+        assert untouched.get("/").headers.get("Vary") == "Cookie"
         assert store.operations() == ["refresh"]
 
     def test_vary_cookie_once_the_app_reads_the_session(self, store: RecordingStore) -> None:

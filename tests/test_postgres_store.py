@@ -366,6 +366,28 @@ class TestRows:
         assert before + 7200.5 - 0.002 <= row[1] <= after + 7200.5 + 0.002
         assert store.get_and_refresh("missing") is None
 
+    @pytest.mark.parametrize("column", ["jsonb", "text"])
+    def test_refresh_works_on_a_table_whose_sess_is_not_json(
+        self, db: Database, column: str
+    ) -> None:
+        # A table made by hand or by another tool may hold the record as jsonb or text.
+        db.admin.execute(
+            f"CREATE TABLE other_{column} (sid varchar PRIMARY KEY, sess {column} NOT NULL,"
+            " expire timestamp(6) NOT NULL)"
+        )
+        store = db.store(table=f"other_{column}", create_table=False)
+        record = make_record(60, views=1)
+        record["cookie"]["originalMaxAge"] = 7_200_000
+        store.set("sid-1", record)
+        before = time.time()
+        assert store.refresh("sid-1") is True
+        loaded = store.get_and_refresh("sid-1")
+        assert loaded is not None
+        assert loaded["views"] == 1
+        row = db.row("sid-1", table=f"other_{column}")
+        assert row is not None
+        assert row[1] == pytest.approx(before + 7200, abs=5)
+
     def test_refresh_of_an_expired_row_is_false_and_leaves_it(self, db: Database) -> None:
         store = db.store()
         db.insert("sid-1", make_record(60, views=1), "now() - interval '1 second'")

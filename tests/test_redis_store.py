@@ -297,6 +297,44 @@ class TestRefresh:
         assert raw.pttl(key) == pytest.approx(7_200_000, abs=PTTL_TOLERANCE_MS)
         assert store.get_and_refresh("missing") is None
 
+    def test_without_scripts_refresh_and_get_and_refresh_are_get_and_pexpire(
+        self, redis_url: str, raw: redis.Redis, prefix: str
+    ) -> None:
+        store = RedisStore(url=redis_url, prefix=prefix, scripts=False)
+        try:
+            record = _with_lifetime(7200, views=3)
+            store.set("sid-1", record)
+            raw.config_resetstat()
+            assert store.refresh("sid-1") is True
+            assert store.get_and_refresh("sid-1") == record
+            stats = raw.info("commandstats")
+        finally:
+            store.close()
+        assert stats["cmdstat_get"]["calls"] == 2
+        assert stats["cmdstat_pexpire"]["calls"] == 2
+        assert "cmdstat_evalsha" not in stats
+        assert raw.pttl(prefix + "sid-1") == pytest.approx(7_200_000, abs=PTTL_TOLERANCE_MS)
+
+    def test_a_subclass_that_changes_get_is_read_with_it(self, redis_url: str, prefix: str) -> None:
+        class Upper(RedisStore):
+            def get(self, sid: str) -> Record | None:
+                record = super().get(sid)
+                if record is not None:
+                    record["user"] = record["user"].upper()
+                return record
+
+        store = Upper(url=redis_url, prefix=prefix)
+
+        def read(environ: dict[str, Any], start_response: Any) -> Any:
+            return Response(environ["wsgisession"]["user"])(environ, start_response)
+
+        try:
+            store.set("sid-1", _with_lifetime(7200, user="ada"))
+            client = Client(middleware(read, store), use_cookies=False)
+            assert client.get("/", headers=cookie_header("sid-1")).text == "ADA"
+        finally:
+            store.close()
+
     def test_refresh_survives_a_script_flush(self, store: RedisStore, raw: redis.Redis) -> None:
         store.set("sid-1", _with_lifetime(7200))
         assert store.refresh("sid-1") is True
@@ -555,6 +593,8 @@ class TestClientOptions:
             ({"scan_count": 0}, ValueError, "scan_count"),
             ({"scan_count": 1.5}, ValueError, "scan_count"),
             ({"scan_count": True}, ValueError, "scan_count"),
+            ({"scripts": 1}, TypeError, "scripts"),
+            ({"scripts": None}, TypeError, "scripts"),
         ],
     )
     def test_invalid_options(

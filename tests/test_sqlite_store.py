@@ -247,6 +247,21 @@ class TestFile:
         assert expire == pytest.approx(time.time() + 7200, abs=5)
         assert store.get_and_refresh("missing") is None
 
+    def test_get_and_refresh_without_returning_reads_then_touches(
+        self, store: SQLiteStore, path: Path
+    ) -> None:
+        # What an SQLite older than 3.35 (no RETURNING) gets.
+        store._sql_get_and_refresh = None
+        record = make_record(60, user="ada")
+        record["cookie"]["originalMaxAge"] = 7_200_000
+        store.set("sid-1", record)
+        loaded = store.get_and_refresh("sid-1")
+        assert loaded is not None
+        assert loaded["user"] == "ada"
+        _, expire = raw_rows(path)["sid-1"]
+        assert expire == pytest.approx(time.time() + 7200, abs=5)
+        assert store.get_and_refresh("missing") is None
+
     def test_refresh_of_a_browser_session_row_leaves_the_json_as_it_is(self, path: Path) -> None:
         store = SQLiteStore(path, ttl=1234)
         try:

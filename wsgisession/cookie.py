@@ -275,6 +275,20 @@ class SessionCookie:
         #: (see :meth:`touch`), or ``None`` for a browser-session cookie.
         self.original_max_age = original_max_age
 
+    def _settings(self) -> tuple[object, ...]:
+        # Everything a store keeps of the cookie but its expiry, which moves
+        # on every request: what a touch writes besides it.
+        return (
+            self.original_max_age,
+            self.path,
+            self.domain,
+            self.httponly,
+            self.secure,
+            self.samesite,
+            self.partitioned,
+            self.priority,
+        )
+
     @classmethod
     def from_options(cls, options: CookieOptions, *, secure_request: bool) -> SessionCookie:
         """A new session's cookie, with ``"auto"`` resolved for this request."""

@@ -4,6 +4,7 @@ at the end of the response sends the cookie and writes the store as
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import secrets as _secrets
@@ -20,7 +21,7 @@ from .request import RequestSession, logger
 from .response import DeferredResponse
 from .session import ENVIRON_KEY, Session
 from .signing import CookieSigner
-from .stores.base import Store
+from .stores.base import Store, own_shortcut
 from .stores.memory import MemoryStore
 
 if TYPE_CHECKING:
@@ -183,8 +184,12 @@ class SessionMiddleware:
         #: Whether sessions are loaded with the store's ``get_and_refresh``, so
         #: that a request that reads one costs one store operation. Only with
         #: ``resave=False``: resave writes every loaded session anyway.
-        self.refreshing_loads = (
-            not self.lifecycle.resave and type(store).get_and_refresh is not Store.get_and_refresh
+        self.refreshing_loads = not self.lifecycle.resave and own_shortcut(store, "get_and_refresh")
+        # A refresh that the store's get and touch stand behind (own_shortcut).
+        self._refresh: Callable[[str], bool] = (
+            store.refresh
+            if own_shortcut(store, "refresh")
+            else functools.partial(Store.refresh, store)
         )
         self._environ_checked = False
         #: The class of the sessions this middleware creates: a
@@ -244,4 +249,6 @@ class SessionMiddleware:
         """Call a store method, turning any failure into a :class:`StoreError`
         (for stores that do not do it themselves)."""
         with self.store.errors(operation):
+            if operation == "refresh":
+                return self._refresh(*args)
             return getattr(self.store, operation)(*args)

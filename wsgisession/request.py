@@ -61,7 +61,8 @@ class RequestSession:
         "refreshed",
         "destroyed",
         "loaded_expiry",
-        "loaded_lifetime",
+        "loaded_settings",
+        "pending_id",
         "_touched",
         "_secure",
     )
@@ -78,7 +79,8 @@ class RequestSession:
         self.refreshed = False
         self.destroyed = False
         self.loaded_expiry = False
-        self.loaded_lifetime: float | None = None
+        self.loaded_settings: tuple[object, ...] = ()
+        self.pending_id: str | None = None
         self._touched = False
         self._secure: bool | None = None
         self.saved: tuple[str, str] | None = None
@@ -87,6 +89,11 @@ class RequestSession:
         self.cookie_id = None if value is None else self._verify(value)
         self.session = middleware.session_class(self)
         environ[ENVIRON_KEY] = self.session
+        # As express-session's req.sessionID: the cookie's id (until a load
+        # finds it gone), or the id of the session a request without one gets.
+        if self.cookie_id is None:
+            self.pending_id = self._new_id()
+        environ[ENVIRON_ID_KEY] = self.cookie_id or self.pending_id
 
     @property
     def secure_request(self) -> bool:
@@ -138,7 +145,7 @@ class RequestSession:
         return SessionCookie.from_options(self.options, secure_request=self.secure_request)
 
     def _create(self, session: Session) -> None:
-        sid = self._new_id()
+        sid, self.pending_id = self.pending_id or self._new_id(), None
         logger.debug("new session %s", _short(sid))
         self.original_id = sid
         self.original_data = "{}"
@@ -166,7 +173,7 @@ class RequestSession:
         self.original_data = encode_data(data)
         session._replace(sid, data, cookie)
         self.loaded_expiry = cookie.expires is not None
-        self.loaded_lifetime = cookie.original_max_age
+        self.loaded_settings = cookie._settings()
         if not self.middleware.lifecycle.resave:
             self.saved = (sid, self.original_data)
         self.environ[ENVIRON_ID_KEY] = sid
@@ -259,10 +266,13 @@ class RequestSession:
         no session. Return ``False`` when the session must be loaded (or
         created) and decided on as usual."""
         lifecycle = self.middleware.lifecycle
-        unset = self.environ.get(ENVIRON_KEY) is not self.session
-        if lifecycle.rolling or lifecycle.resave or unset:
-            # A rolling cookie carries the stored session's attributes, resave
-            # rewrites its record, and an unset session is decided as usual.
+        if self.environ.get(ENVIRON_KEY) is not self.session:
+            # Unset: kept as it is, or destroyed (which needs the cookie's
+            # attributes to clear it) as usual.
+            return lifecycle.unset == "keep"
+        if lifecycle.rolling or lifecycle.resave:
+            # A rolling cookie carries the stored session's attributes, and
+            # resave rewrites its record.
             return False
         if self.cookie_id is None:
             return not lifecycle.save_uninitialized
@@ -318,12 +328,18 @@ class RequestSession:
             presence=presence,
         )
 
-    def on_headers(self, headers: Headers, state: SessionState | None = None) -> None:
-        """Add the session cookie and ``Vary`` to the response headers."""
+    def on_headers(self, headers: Headers) -> None:
+        """Add the session cookie and ``Vary`` to the response headers, when
+        they go out before the end of the response."""
+        self._add_headers(headers, self._state())
+
+    def _add_headers(self, headers: Headers, state: SessionState | None) -> None:
         if state is None:
-            state = self._state()
-            if state is None:
-                return
+            # Nothing to send for a session never used; but the application
+            # may have read environ["wsgisession.id"], the cookie's id.
+            if self.cookie_id is not None:
+                add_vary(headers, "Cookie")
+            return
         cookie = self.session._cookie
         lifecycle = self.middleware.lifecycle
         secure_cookie = cookie.sends_secure
@@ -346,24 +362,31 @@ class RequestSession:
             headers.append(("Set-Cookie", cookie.to_clearing_header(name)))
         elif secure_cookie and should_set_cookie(state, lifecycle):
             logger.debug("not sending a secure cookie over an insecure request")
-        # The response depends on the cookie when the application used the
-        # session; and a cookie set or cleared must not be cached for others.
-        if action is not CookieAction.NOTHING or self.session._accessed:
+        # The response may depend on the cookie whenever the application used
+        # the session or the cookie carried one (the application may have
+        # read environ["wsgisession.id"], which cannot be watched); and a
+        # cookie set or cleared must not be cached for others.
+        if (
+            action is not CookieAction.NOTHING
+            or self.session._accessed
+            or self.cookie_id is not None
+        ):
             add_vary(headers, "Cookie")
 
     def on_end(self, headers: Headers | None) -> None:
         """Decide the cookie if the headers are still to go, then write the store."""
         state = self._state()
+        if headers is not None:
+            self._add_headers(headers, state)
         if state is None:
             return
-        if headers is not None:
-            self.on_headers(headers, state)
         action = store_action(state, self.middleware.lifecycle)
         if action is StoreAction.SAVE:
             self._write(self.session, state.data)
         elif action is StoreAction.TOUCH:
-            if self.refreshed and self.session._cookie.original_max_age == self.loaded_lifetime:
-                # Already extended, by the lifetime the touch would give.
+            if self.refreshed and self.session._cookie._settings() == self.loaded_settings:
+                # Already extended, by the lifetime the touch would give, and
+                # the rest of the cookie is as stored.
                 return
             logger.debug("touching session %s", _short(state.id))
             self.middleware.call_store("touch", state.id, self.session._record())

@@ -16,8 +16,9 @@ if TYPE_CHECKING:
 #: The environ key that holds the request's :class:`Session` (or ``None``).
 ENVIRON_KEY = "wsgisession"
 #: The environ key that holds the request's session id (express-session's
-#: ``req.sessionID``): set once the application first uses the session, and
-#: still set after :meth:`Session.destroy`.
+#: ``req.sessionID``), set even after :meth:`Session.destroy`. Until the
+#: application first uses the session it is the id the cookie carries (which
+#: the load replaces if the store no longer has that session).
 ENVIRON_ID_KEY = "wsgisession.id"
 
 _encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)

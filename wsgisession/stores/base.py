@@ -82,8 +82,9 @@ class Store(abc.ABC):
 
         When a store overrides it, the middleware (with ``resave=False``)
         loads sessions with it and leaves out the touch at the end of the
-        request, unless the application changed the cookie's lifetime: a
-        request that reads its session then costs one store operation. The
+        request, unless the application changed the cookie: a request that
+        reads its session then costs one store operation (see
+        :func:`own_shortcut` for subclasses). The
         default reads the record and touches it with its expiry restarted,
         and the middleware does not use it; the shipped stores override it
         with one operation (a Redis script, an ``UPDATE ... RETURNING``).
@@ -118,6 +119,24 @@ class Store(abc.ABC):
                     return self._client.get(sid)
         """
         return StoreErrors(type(self).__name__, operation)
+
+
+def own_shortcut(store: Store, name: str) -> bool:
+    """Whether ``store`` has a ``name`` (``refresh``, ``get_and_refresh``) of
+    its own that stands for its ``get`` and ``touch``: defined by a class at
+    least as derived as the ones that define those. A subclass of a shipped
+    store that changes ``get`` or ``touch`` (decryption, say) is then not
+    bypassed by the shortcut it inherits; the middleware falls back to
+    ``Store``'s own, which calls them."""
+    mro = type(store).__mro__
+
+    def owner(method: str) -> type:
+        return next(cls for cls in mro if method in vars(cls))
+
+    shortcut = owner(name)
+    return shortcut is not Store and all(
+        issubclass(shortcut, owner(method)) for method in ("get", "touch")
+    )
 
 
 class StoreErrors:
