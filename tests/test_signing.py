@@ -28,7 +28,7 @@ from tests.conftest import (
     set_cookies,
     sid_from,
 )
-from wsgisession import Session
+from wsgisession import Session, signing
 from wsgisession.signing import CookieSigner
 
 # express-session's worked example: sid "abc", secret "keyboard cat".
@@ -525,6 +525,30 @@ class TestBadCookies:
 
 class TestCookieSigner:
     """:class:`wsgisession.signing.CookieSigner` on its own."""
+
+    @pytest.mark.parametrize(
+        "value",
+        [
+            ABC_COOKIE,
+            "s%3A%25.kzQ6x52kKVdF35Qh62AWk4ZekS28K5XYCXKa%2FOTZ01g",
+            "s%253Aabc.x",
+            "s%%3Aabc.x",
+            "s%3a%2fabc%2B.x",
+            "s%3A%C3%A9.x",
+            "s%3A%E9.x",
+            "s%3Aabc.%ZZ",
+            "%2%3AB",
+            "%",
+        ],
+    )
+    def test_reading_decodes_as_unquote_does(self, value: str) -> None:
+        # The shortcut for this module's own escapes must agree with unquote
+        # (which leaves a value whose escapes are not UTF-8 as it is).
+        try:
+            expected = unquote(value, errors="strict")
+        except UnicodeDecodeError:
+            expected = value
+        assert signing._decode_uri_component(value) == expected
 
     @pytest.mark.parametrize(
         ("sid", "expected"),

@@ -37,6 +37,19 @@ def _b64encode(raw: bytes) -> bytes:
     return base64.b64encode(raw).rstrip(b"=")
 
 
+def _decode_uri_component(value: str) -> str:
+    # What the cookie this module writes holds: "s%3A", then "%2B" and "%2F"
+    # in the signature. With those decoded and no "%" left, that is what
+    # unquote() would give, for a fraction of its time.
+    decoded = value.replace("%3A", ":").replace("%2B", "+").replace("%2F", "/")
+    if "%" not in decoded:
+        return decoded
+    # A malformed escape leaves the value as it is, as in Node.
+    with contextlib.suppress(UnicodeDecodeError):
+        return unquote(value, errors="strict")
+    return value
+
+
 class ExpressSigner(Signer):
     """An itsdangerous :class:`~itsdangerous.Signer` that writes and checks
     signatures as Node's ``cookie-signature`` does: HMAC-SHA256 of the value
@@ -98,9 +111,7 @@ class CookieSigner:
         package of Node does.
         """
         if "%" in value:
-            # A malformed escape leaves the value as it is, as in Node.
-            with contextlib.suppress(UnicodeDecodeError):
-                value = unquote(value, errors="strict")
+            value = _decode_uri_component(value)
         if not value.startswith(SIGNED_PREFIX):
             return None
         try:
