@@ -33,8 +33,11 @@ class PostgresStore(Store):
     it: ``sid varchar`` primary key, ``sess json`` (the record) and
     ``expire timestamp(6)``, indexed. Writes are one upsert
     (``INSERT ... ON CONFLICT``); reads ignore expired rows; :meth:`touch`
-    updates ``expire`` alone; and every ``prune_every`` writes a process
-    deletes up to ``prune_batch`` expired rows.
+    updates ``expire`` alone, and so do :meth:`refresh` and
+    :meth:`get_and_refresh` (``UPDATE ... RETURNING``), working the new expiry
+    out in SQL from the stored cookie's ``originalMaxAge``; and every
+    ``prune_every`` writes a process deletes up to ``prune_batch`` expired
+    rows.
 
     Connections come from a ``psycopg_pool.ConnectionPool``. When a
     connection turns out to be broken (the server restarted, a proxy dropped

@@ -54,12 +54,18 @@ class RedisStore(Store):
     of written. :meth:`touch` is one ``PEXPIRE``; :meth:`refresh` and
     :meth:`get_and_refresh` are one ``EVALSHA`` each, of a script that reads
     the stored cookie's lifetime in Redis and sets it with ``PEXPIRE``, so a
-    request that reads its session costs one round trip. :meth:`all`, :meth:`length`
-    and :meth:`clear` walk the keys with ``SCAN``, never ``KEYS``.
+    request that reads its session costs one round trip. :meth:`all`,
+    :meth:`length` and :meth:`clear` walk the keys with ``SCAN``, never
+    ``KEYS``.
 
     Expiry is set in milliseconds (``SET ... PX``, ``PEXPIRE``) rather than
     connect-redis's whole seconds rounded up, so a session is never returned
     after its cookie's expiry.
+
+    The scripts decode the stored record with Redis's ``cjson`` to find its
+    lifetime, on Redis's main thread: microseconds for sessions of a few
+    kilobytes. A refresh leaves the stored JSON's ``expires`` as it was (as
+    connect-redis's touch does); the key's time to live is the expiry.
 
     :param client: a ready client: a ``redis.Redis``, the master of a
         ``redis.sentinel.Sentinel`` (``sentinel.master_for(name)``) or a
@@ -73,11 +79,6 @@ class RedisStore(Store):
     :param scripts: ``False`` for a server or ACL user without Lua scripting
         (``EVALSHA``): :meth:`refresh` and :meth:`get_and_refresh` then read
         the record and ``PEXPIRE`` it, two round trips instead of one.
-
-    The scripts decode the stored record with Redis's ``cjson`` to find its
-    lifetime, on Redis's main thread: microseconds for sessions of a few
-    kilobytes. A refresh leaves the stored JSON's ``expires`` as it was (as
-    connect-redis's touch does); the key's time to live is the expiry.
     """
 
     def __init__(

@@ -32,7 +32,10 @@ class SQLiteStore(Store):
     grows without bound.
 
     The table is ``(sid TEXT PRIMARY KEY, sess TEXT, expire REAL)``; ``sess``
-    is the JSON record.
+    is the JSON record. :meth:`touch`, :meth:`refresh` and
+    :meth:`get_and_refresh` are one ``UPDATE`` each (with ``RETURNING`` for
+    the last, on SQLite 3.35 and later), which also rewrites the stored
+    cookie's ``expires``.
 
     :param path: the database file (created if missing), or ``":memory:"``
         for a private in-memory database of one connection (tests).
