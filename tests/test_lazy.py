@@ -469,3 +469,131 @@ class TestUseAfterTheHeaders:
         record = store.get(sid)
         assert record is not None
         assert record["late"] is True
+
+
+# --- the two loading paths agree ---------------------------------------------------
+
+_LIFETIME = 3600
+
+
+def _seeded(store: MemoryStore, sid: str) -> None:
+    # A one-hour session last touched long ago: it expires in a minute.
+    record = {
+        "cookie": {
+            "originalMaxAge": _LIFETIME * 1000,
+            "expires": (datetime.now(timezone.utc) + timedelta(seconds=60)).strftime(
+                "%Y-%m-%dT%H:%M:%S.000Z"
+            ),
+            "httpOnly": True,
+            "path": "/",
+        },
+        "user": "ada",
+    }
+    store.set(sid, record)
+
+
+def _view_unused(s: Session, e: dict[str, Any]) -> None:
+    return None
+
+
+def _view_read(s: Session, e: dict[str, Any]) -> str:
+    return str(s.get("user"))
+
+
+def _view_modify(s: Session, e: dict[str, Any]) -> None:
+    s["views"] = s.get("views", 0) + 1
+
+
+def _view_lifetime(s: Session, e: dict[str, Any]) -> None:
+    s.cookie.max_age = 7 * 86400
+
+
+def _view_regenerate(s: Session, e: dict[str, Any]) -> None:
+    s.regenerate(keep_data=True)
+
+
+def _view_destroy(s: Session, e: dict[str, Any]) -> None:
+    s.destroy()
+
+
+def _view_unset(s: Session, e: dict[str, Any]) -> None:
+    e["wsgisession"] = None
+
+
+#: The body, the Set-Cookie attributes but Expires, Vary, and per stored id
+#: its data and the seconds its expiry is away.
+Stored = dict[str, tuple[dict[str, Any], float | None]]
+Observed = tuple[str, list[str] | None, str | None, Stored]
+
+
+def _observe(
+    store: MemoryStore, view: Callable[..., Any], cookie: str | None, **options: Any
+) -> Observed:
+    """What a client sees and the store holds after one request."""
+    ids = iter(f"generated-{n}" for n in range(10))
+    middleware = make_middleware(
+        session_app(view), store=store, genid=lambda environ: next(ids), **options
+    )
+    client = Client(middleware)
+    if cookie is not None:
+        client.set_cookie("connect.sid", expected_cookie_value(cookie))
+    response = client.get("/")
+    header = session_cookie(response)
+    # The Expires attribute is a clock reading; everything else must agree.
+    attributes = (
+        None
+        if header is None
+        else [part for part in header.split("; ") if not part.startswith("Expires=")]
+    )
+    now = datetime.now(timezone.utc)
+    stored: Stored = {}
+    for sid, record in store.all().items():
+        expires = record["cookie"].get("expires")
+        left = None if expires is None else (parse_js_date(expires) - now).total_seconds()
+        stored[sid] = ({k: v for k, v in record.items() if k != "cookie"}, left)
+    return response.text, attributes, response.headers.get("Vary"), stored
+
+
+@pytest.mark.parametrize(
+    "view",
+    [
+        _view_unused,
+        _view_read,
+        _view_modify,
+        _view_lifetime,
+        _view_regenerate,
+        _view_destroy,
+        _view_unset,
+    ],
+    ids=lambda view: view.__name__.removeprefix("_view_"),
+)
+@pytest.mark.parametrize("cookie", [None, "seeded-id", "gone-id"], ids=["none", "known", "gone"])
+@pytest.mark.parametrize("resave", [False, True], ids=["no-resave", "resave"])
+@pytest.mark.parametrize("rolling", [False, True], ids=["no-rolling", "rolling"])
+@pytest.mark.parametrize("uninit", [False, True], ids=["no-uninit", "uninit"])
+@pytest.mark.parametrize("unset", ["keep", "destroy"])
+def test_loading_with_get_and_refresh_is_observably_the_same(
+    view: Callable[..., Any],
+    cookie: str | None,
+    resave: bool,
+    rolling: bool,
+    uninit: bool,
+    unset: str,
+) -> None:
+    """Headers, stored data and stored expiries are the same whether the store
+    loads with get (then touch) or with get_and_refresh (and no touch)."""
+    options = {"resave": resave, "rolling": rolling, "save_uninitialized": uninit, "unset": unset}
+    seen: list[Observed] = []
+    for store in (RecordingStore(), RefreshingRecordingStore()):
+        _seeded(store, "seeded-id")
+        seen.append(_observe(store, view, cookie, **options))
+    (text, attributes, vary, stored), (text2, attributes2, vary2, stored2) = seen
+    assert (text, attributes, vary) == (text2, attributes2, vary2)
+    assert {sid: data for sid, (data, _) in stored.items()} == {
+        sid: data for sid, (data, _) in stored2.items()
+    }
+    for sid, (_, left) in stored.items():
+        other = stored2[sid][1]
+        assert (left is None) == (other is None)
+        if left is not None and other is not None:
+            assert abs(left - other) < 5, (sid, left, other)
