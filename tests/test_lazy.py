@@ -76,6 +76,12 @@ def _stored_expires(store: RecordingStore, sid: str) -> datetime:
     return parse_js_date(record["cookie"]["expires"])
 
 
+def _assert_lives(store: RecordingStore, sid: str, seconds: float) -> None:
+    """The stored session expires ``seconds`` from now (give or take 5)."""
+    left = _stored_expires(store, sid) - datetime.now(timezone.utc)
+    assert timedelta(seconds=seconds - 5) < left <= timedelta(seconds=seconds)
+
+
 def _backdate(store: RecordingStore, sid: str, seconds_left: float) -> None:
     # As if the session was last touched long ago: it expires soon.
     record = store.get(sid)
@@ -101,8 +107,7 @@ class TestUnusedSession:
         _backdate(store, sid, 60)
         _client(store, sid).get("/")
         assert store.operations() == ["refresh"]
-        left = _stored_expires(store, sid) - datetime.now(timezone.utc)
-        assert timedelta(seconds=HOUR - 5) < left <= timedelta(seconds=HOUR)
+        _assert_lives(store, sid, HOUR)
 
     def test_the_refresh_uses_the_sessions_own_lifetime(self, store: RecordingStore) -> None:
         # A 30-day "remember me" session stays 30 days although the options
@@ -112,8 +117,7 @@ class TestUnusedSession:
         _backdate(store, sid, 60)
         _client(store, sid).get("/")
         assert store.operations() == ["refresh"]
-        left = _stored_expires(store, sid) - datetime.now(timezone.utc)
-        assert timedelta(seconds=month - 5) < left <= timedelta(seconds=month)
+        _assert_lives(store, sid, month)
 
     def test_the_data_is_untouched(self, store: RecordingStore) -> None:
         sid = _login(store)
@@ -276,8 +280,7 @@ class TestFirstUseLoads:
         _backdate(store, sid, 60)
         _client(store, sid, lambda s, e: s.get("user")).get("/")
         assert store.operations() == ["get_and_refresh"]
-        left = _stored_expires(store, sid) - datetime.now(timezone.utc)
-        assert timedelta(seconds=HOUR - 5) < left <= timedelta(seconds=HOUR)
+        _assert_lives(store, sid, HOUR)
 
     def test_a_lifetime_changed_by_the_app_is_touched_at_the_end(
         self, store: RecordingStore
@@ -291,8 +294,7 @@ class TestFirstUseLoads:
 
         _client(store, sid, remember).get("/")
         assert store.operations() == ["get_and_refresh", "touch"]
-        left = _stored_expires(store, sid) - datetime.now(timezone.utc)
-        assert timedelta(seconds=month - 5) < left <= timedelta(seconds=month)
+        _assert_lives(store, sid, month)
 
     def test_a_cookie_attribute_changed_by_the_app_is_touched_at_the_end(
         self, store: RecordingStore
