@@ -574,7 +574,7 @@ class TestRefresh:
         store.set("sid", record(n=1))
         entry = store._entries["sid"]
         store.set("sid", record(n=2))
-        store._rewrite_cookie("sid", entry, record(expires_in=7200), time.time())
+        store._replace("sid", entry, store._refreshed(entry, time.time()), time.time())
         loaded = store.get("sid")
         assert loaded is not None
         assert loaded["n"] == 2

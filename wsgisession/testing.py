@@ -292,6 +292,11 @@ class StoreContract:
         self._wait_past_short_ttl()
         assert store.get("sid-1") is not None
 
+    def test_get_and_refresh_returns_the_record_as_get_would(self, store: Store) -> None:
+        store.set("sid-1", self._record_with_lifetime(3600, 60, views=1))
+        before = store.get("sid-1")
+        assert store.get_and_refresh("sid-1") == before
+
     def test_get_and_refresh_of_a_missing_or_expired_record_is_none(self, store: Store) -> None:
         assert store.get_and_refresh("missing") is None
         store.set("sid-1", self._record_with_lifetime(3600, self.short_ttl, views=1))

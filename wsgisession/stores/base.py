@@ -77,8 +77,8 @@ class Store(abc.ABC):
 
     def get_and_refresh(self, sid: str) -> Record | None:
         """:meth:`get` and :meth:`refresh` in one: the record stored for
-        ``sid``, its expiry extended as :meth:`refresh` does; ``None`` when
-        missing or expired.
+        ``sid`` as :meth:`get` would return it, while its expiry is extended
+        as :meth:`refresh` does; ``None`` when missing or expired.
 
         When a store overrides it, the middleware (with ``resave=False``)
         loads sessions with it and leaves out the touch at the end of the

@@ -6,9 +6,34 @@ import heapq
 import json
 import threading
 import time
+from datetime import datetime, timezone
+from typing import NamedTuple
 
-from ..record import COOKIE_KEY, Record, dumps, expires_at, restart_expiry
+from ..record import COOKIE_KEY, Record, dumps, expires_at, format_js_date
 from .base import DEFAULT_TTL, Store, positive_int, positive_seconds
+
+
+class _Entry(NamedTuple):
+    """One stored record, its cookie apart from the rest so that an expiry
+    update never re-encodes the data."""
+
+    expires_at: float
+    #: The cookie's JSON, or None for a record without one.
+    cookie: str | None
+    #: The JSON of the rest of the record.
+    data: str
+    #: The cookie's originalMaxAge in seconds: how far a refresh moves the expiry.
+    lifetime: float | None
+    #: Whether ``cookie`` still holds the expires of before a refresh: it is
+    #: then written from ``expires_at`` when the record is read.
+    stale: bool = False
+
+
+def _lifetime(cookie: object) -> float | None:
+    max_age = cookie.get("originalMaxAge") if isinstance(cookie, dict) else None
+    if isinstance(max_age, bool) or not isinstance(max_age, (int, float)):
+        return None
+    return max_age / 1000
 
 
 class MemoryStore(Store):
@@ -37,24 +62,21 @@ class MemoryStore(Store):
         )
         self.ttl = positive_seconds("MemoryStore", "ttl", ttl)
         self._lock = threading.Lock()
-        # sid -> (expires at, cookie JSON or None, JSON of the rest), so that
-        # touch rewrites only the cookie. The heap holds (expires at, sid) and
-        # may hold stale pairs for records since rewritten; pruning skips them.
-        self._entries: dict[str, tuple[float, str | None, str]] = {}
+        # The heap holds (expires at, sid) and may hold stale pairs for
+        # records since rewritten; pruning skips them.
+        self._entries: dict[str, _Entry] = {}
         self._expiries: list[tuple[float, str]] = []
 
-    def _write(
-        self, sid: str, expires_at: float, cookie: str | None, data: str, now: float
-    ) -> None:
+    def _write(self, sid: str, entry: _Entry, now: float) -> None:
         # Called with the lock held.
         self._prune(now)
-        if expires_at <= now:
+        if entry.expires_at <= now:
             self._entries.pop(sid, None)
             return
         if self.max_entries is not None and sid not in self._entries:
             self._evict(self.max_entries - 1)
-        self._entries[sid] = (expires_at, cookie, data)
-        heapq.heappush(self._expiries, (expires_at, sid))
+        self._entries[sid] = entry
+        heapq.heappush(self._expiries, (entry.expires_at, sid))
 
     def _prune(self, now: float) -> None:
         # Called with the lock held.
@@ -62,10 +84,10 @@ class MemoryStore(Store):
         while expiries and expiries[0][0] <= now:
             _, sid = heapq.heappop(expiries)
             entry = entries.get(sid)
-            if entry is not None and entry[0] <= now:
+            if entry is not None and entry.expires_at <= now:
                 del entries[sid]
         if len(expiries) > 2 * len(entries) + 64:
-            self._expiries = [(entry[0], sid) for sid, entry in entries.items()]
+            self._expiries = [(entry.expires_at, sid) for sid, entry in entries.items()]
             heapq.heapify(self._expiries)
 
     def _evict(self, keep: int) -> None:
@@ -75,7 +97,7 @@ class MemoryStore(Store):
         while len(entries) > keep and expiries:
             expires_at, sid = heapq.heappop(expiries)
             entry = entries.get(sid)
-            if entry is not None and entry[0] == expires_at:
+            if entry is not None and entry.expires_at == expires_at:
                 del entries[sid]
 
     def get(self, sid: str) -> Record | None:
@@ -84,7 +106,7 @@ class MemoryStore(Store):
             entry = self._entries.get(sid)
             if entry is None:
                 return None
-            if entry[0] <= now:
+            if entry.expires_at <= now:
                 del self._entries[sid]
                 return None
         return _decode(entry)
@@ -92,9 +114,10 @@ class MemoryStore(Store):
     def set(self, sid: str, record: Record) -> None:
         cookie, data = _encode(record)
         now = time.time()
-        expiry = expires_at(record, ttl=self.ttl, now=now)
+        lifetime = _lifetime(record.get(COOKIE_KEY))
+        entry = _Entry(expires_at(record, ttl=self.ttl, now=now), cookie, data, lifetime)
         with self._lock:
-            self._write(sid, expiry, cookie, data, now)
+            self._write(sid, entry, now)
 
     def destroy(self, sid: str) -> None:
         with self._lock:
@@ -102,68 +125,59 @@ class MemoryStore(Store):
 
     def touch(self, sid: str, record: Record) -> None:
         now = time.time()
-        with self._lock:
-            entry = self._entries.get(sid)
-        if entry is not None and entry[0] > now:
-            self._rewrite_cookie(sid, entry, record, now)
+        entry = self._live(sid, now)
+        if entry is None:
+            return
+        cookie = record.get(COOKIE_KEY)
+        moved = _Entry(
+            expires_at(record, ttl=self.ttl, now=now),
+            entry.cookie if cookie is None else dumps(cookie),
+            entry.data,
+            _lifetime(cookie),
+        )
+        self._replace(sid, entry, moved, now)
 
     def refresh(self, sid: str) -> bool:
-        return self._refresh(sid, decode=False) is not None
+        now = time.time()
+        entry = self._live(sid, now)
+        if entry is None:
+            return False
+        self._replace(sid, entry, self._refreshed(entry, now), now)
+        return True
 
     def get_and_refresh(self, sid: str) -> Record | None:
-        return self._refresh(sid, decode=True)
-
-    def _refresh(self, sid: str, *, decode: bool) -> Record | None:
-        # The record (only its cookie unless ``decode``) with its expiry
-        # moved as a touch would move it; None when missing or expired.
         now = time.time()
+        entry = self._live(sid, now)
+        if entry is None:
+            return None
+        self._replace(sid, entry, self._refreshed(entry, now), now)
+        # As get() would have returned it, before the refresh.
+        return _decode(entry)
+
+    def _live(self, sid: str, now: float) -> _Entry | None:
         with self._lock:
             entry = self._entries.get(sid)
-        if entry is None or entry[0] <= now:
-            return None
-        if decode:
-            record = _decode(entry)
-            cookie = record.get(COOKIE_KEY)
-        else:
-            record = {}
-            cookie = None if entry[1] is None else json.loads(entry[1])
-        max_age = cookie.get("originalMaxAge") if isinstance(cookie, dict) else None
-        if isinstance(max_age, bool) or not isinstance(max_age, (int, float)):
-            # No lifetime of its own (a browser-session cookie): the TTL.
-            self._replace(sid, entry, now + self.ttl, entry[1], now)
-            return record
-        cookie = restart_expiry({COOKIE_KEY: cookie}, now=now)[COOKIE_KEY]
-        self._replace(sid, entry, now + max_age / 1000, dumps(cookie), now)
-        if decode:
-            record[COOKIE_KEY] = cookie
-        return record
+        return None if entry is None or entry.expires_at <= now else entry
 
-    def _rewrite_cookie(
-        self, sid: str, entry: tuple[float, str | None, str], record: Record, now: float
-    ) -> None:
-        # Give the entry read as ``entry`` the expiry and cookie of ``record``.
-        cookie = dumps(record[COOKIE_KEY]) if COOKIE_KEY in record else entry[1]
-        self._replace(sid, entry, expires_at(record, ttl=self.ttl, now=now), cookie, now)
+    def _refreshed(self, entry: _Entry, now: float) -> _Entry:
+        # As a touch would leave it: expiring its lifetime from now (the TTL
+        # without one), its cookie JSON's expires to be written when read.
+        if entry.lifetime is None:
+            return entry._replace(expires_at=now + self.ttl)
+        return entry._replace(expires_at=now + entry.lifetime, stale=entry.cookie is not None)
 
-    def _replace(
-        self,
-        sid: str,
-        entry: tuple[float, str | None, str],
-        expiry: float,
-        cookie: str | None,
-        now: float,
-    ) -> None:
+    def _replace(self, sid: str, entry: _Entry, moved: _Entry, now: float) -> None:
         with self._lock:
             # A request that wrote the session meanwhile holds newer data.
             if self._entries.get(sid) is entry:
-                self._write(sid, expiry, cookie, entry[2], now)
+                self._write(sid, moved, now)
 
     def all(self) -> dict[str, Record]:
         now = time.time()
         with self._lock:
             self._prune(now)
             entries = list(self._entries.items())
-        return {sid: _decode(entry) for sid, entry in entries if entry[0] > now}
+        return {sid: _decode(entry) for sid, entry in entries if entry.expires_at > now}
 
     def clear(self) -> None:
         with self._lock:
@@ -174,7 +188,7 @@ class MemoryStore(Store):
         now = time.time()
         with self._lock:
             self._prune(now)
-            return sum(1 for entry in self._entries.values() if entry[0] > now)
+            return sum(1 for entry in self._entries.values() if entry.expires_at > now)
 
 
 def _encode(record: Record) -> tuple[str | None, str]:
@@ -184,8 +198,8 @@ def _encode(record: Record) -> tuple[str | None, str]:
     return dumps(record[COOKIE_KEY]), dumps(rest)
 
 
-def _decode(entry: tuple[float, str | None, str]) -> Record:
-    _, cookie, data = entry
+def _decode(entry: _Entry) -> Record:
+    cookie, data = entry.cookie, entry.data
     if cookie is None:
         text = data
     elif data == "{}":
@@ -193,4 +207,7 @@ def _decode(entry: tuple[float, str | None, str]) -> Record:
     else:
         text = '{"cookie":' + cookie + "," + data[1:]
     record: Record = json.loads(text)
+    if entry.stale:
+        expires = datetime.fromtimestamp(entry.expires_at, timezone.utc)
+        record[COOKIE_KEY]["expires"] = format_js_date(expires)
     return record

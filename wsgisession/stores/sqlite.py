@@ -34,8 +34,10 @@ class SQLiteStore(Store):
     The table is ``(sid TEXT PRIMARY KEY, sess TEXT, expire REAL)``; ``sess``
     is the JSON record. :meth:`touch`, :meth:`refresh` and
     :meth:`get_and_refresh` are one ``UPDATE`` each (with ``RETURNING`` for
-    the last, on SQLite 3.35 and later), which also rewrites the stored
-    cookie's ``expires``.
+    the last, on SQLite 3.35 and later). A touch also writes the cookie it is
+    given; a refresh moves ``expire`` alone, leaving the stored cookie's
+    ``expires`` as it was (as connect-pg-simple does), so the ``expire``
+    column is the expiry.
 
     :param path: the database file (created if missing), or ``":memory:"``
         for a private in-memory database of one connection (tests).
@@ -85,17 +87,15 @@ class SQLiteStore(Store):
             " WHERE sid = ? AND expire > ?"
         )
         # The expiry of a refresh, worked out in SQL from the stored cookie's
-        # originalMaxAge (milliseconds) as a touch would, with its expires
-        # rewritten in JavaScript's format; the default TTL without one.
+        # originalMaxAge (milliseconds) as a touch would; the default TTL
+        # without one. The record is left as it is, so RETURNING gives it as
+        # get() would.
         max_age = "json_extract(sess, '$.cookie.originalMaxAge')"
         has_max_age = "json_type(sess, '$.cookie.originalMaxAge') IN ('integer', 'real')"
         self._sql_refresh = (
             f"UPDATE {t} SET"
             f" expire = CASE WHEN {has_max_age} THEN (:now_ms + {max_age}) / 1000.0"
-            " ELSE :ttl_expire END,"
-            f" sess = CASE WHEN {has_max_age} THEN json_set(sess, '$.cookie.expires',"
-            f" strftime('%Y-%m-%dT%H:%M:%fZ', (:now_ms + {max_age}) / 1000.0, 'unixepoch'))"
-            " ELSE sess END"
+            " ELSE :ttl_expire END"
             " WHERE sid = :sid AND expire > :now"
         )
         # RETURNING came in SQLite 3.35; before it, get and touch.
