@@ -162,9 +162,10 @@ class MemoryStore(Store):
     def _refreshed(self, entry: _Entry, now: float) -> _Entry:
         # As a touch would leave it: expiring its lifetime from now (the TTL
         # without one), its cookie JSON's expires to be written when read.
-        if entry.lifetime is None:
-            return entry._replace(expires_at=now + self.ttl)
-        return entry._replace(expires_at=now + entry.lifetime, stale=entry.cookie is not None)
+        cookie, data, lifetime = entry.cookie, entry.data, entry.lifetime
+        if lifetime is None:
+            return _Entry(now + self.ttl, cookie, data, None, entry.stale)
+        return _Entry(now + lifetime, cookie, data, lifetime, cookie is not None)
 
     def _replace(self, sid: str, entry: _Entry, moved: _Entry, now: float) -> None:
         with self._lock:
