@@ -249,6 +249,11 @@ class SessionMiddleware:
         """Call a store method, turning any failure into a :class:`StoreError`
         (for stores that do not do it themselves)."""
         with self.store.errors(operation):
-            if operation == "refresh":
-                return self._refresh(*args)
             return getattr(self.store, operation)(*args)
+
+    def refresh(self, sid: str) -> bool:
+        """Extend the expiry of a session the request did not use
+        (:meth:`Store.refresh`), through the store's ``get`` and ``touch``
+        where its own ``refresh`` would bypass them."""
+        with self.store.errors("refresh"):
+            return bool(self._refresh(sid))

@@ -277,7 +277,7 @@ class RequestSession:
         if self.cookie_id is None:
             return not lifecycle.save_uninitialized
         logger.debug("refreshing unused session %s", _short(self.cookie_id))
-        if self.middleware.call_store("refresh", self.cookie_id):
+        if self.middleware.refresh(self.cookie_id):
             self.refreshed = True
             return True
         logger.debug("session %s not found in the store", _short(self.cookie_id))

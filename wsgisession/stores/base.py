@@ -69,11 +69,7 @@ class Store(abc.ABC):
 
         .. versionadded:: 0.1
         """
-        record = self.get(sid)
-        if record is None:
-            return False
-        self.touch(sid, restart_expiry(record, now=time.time()))
-        return True
+        return Store.get_and_refresh(self, sid) is not None
 
     def get_and_refresh(self, sid: str) -> Record | None:
         """:meth:`get` and :meth:`refresh` in one: the record stored for
@@ -84,10 +80,10 @@ class Store(abc.ABC):
         loads sessions with it and leaves out the touch at the end of the
         request, unless the application changed the cookie: a request that
         reads its session then costs one store operation (see
-        :func:`own_shortcut` for subclasses). The
-        default reads the record and touches it with its expiry restarted,
-        and the middleware does not use it; the shipped stores override it
-        with one operation (a Redis script, an ``UPDATE ... RETURNING``).
+        :func:`own_shortcut` for subclasses). The default reads the record
+        and touches it with its expiry restarted, and the middleware does not
+        use it; the shipped stores override it with one operation (a Redis
+        script, an ``UPDATE ... RETURNING``).
 
         .. versionadded:: 0.1
         """
