@@ -85,6 +85,17 @@ def is_expired(record: Record, now: float | None = None) -> bool:
     return expiry <= (time.time() if now is None else now)
 
 
+def record_lifetime(record: Record) -> float | None:
+    """The seconds a touch gives ``record`` from now: its cookie's
+    ``originalMaxAge``, or ``None`` when it has none (a browser-session
+    cookie, or no cookie)."""
+    cookie = record.get(COOKIE_KEY)
+    max_age = cookie.get("originalMaxAge") if isinstance(cookie, dict) else None
+    if isinstance(max_age, bool) or not isinstance(max_age, (int, float)):
+        return None
+    return max_age / 1000
+
+
 def restart_expiry(record: Record, *, now: float) -> Record:
     """``record`` as a touch at ``now`` leaves it: a copy whose cookie
     expires its ``originalMaxAge`` milliseconds after ``now``. A record whose
@@ -93,17 +104,14 @@ def restart_expiry(record: Record, *, now: float) -> Record:
 
     :raises ValueError: when the expiry is beyond the dates Python can hold.
     """
-    cookie = record.get(COOKIE_KEY)
-    if not isinstance(cookie, dict):
-        return record
-    max_age = cookie.get("originalMaxAge")
-    if isinstance(max_age, bool) or not isinstance(max_age, (int, float)):
+    lifetime = record_lifetime(record)
+    if lifetime is None:
         return record
     try:
-        expires = datetime.fromtimestamp(now + max_age / 1000, timezone.utc)
+        expires = datetime.fromtimestamp(now + lifetime, timezone.utc)
     except (OverflowError, OSError) as error:
-        raise ValueError(f"originalMaxAge out of range: {max_age!r}") from error
-    return {**record, COOKIE_KEY: {**cookie, "expires": format_js_date(expires)}}
+        raise ValueError(f"originalMaxAge out of range: {lifetime * 1000!r}") from error
+    return {**record, COOKIE_KEY: {**record[COOKIE_KEY], "expires": format_js_date(expires)}}
 
 
 # One encoder, built once: json.dumps with options builds one per call.

@@ -9,7 +9,7 @@ import time
 from datetime import datetime, timezone
 from typing import NamedTuple
 
-from ..record import COOKIE_KEY, Record, dumps, expires_at, format_js_date
+from ..record import COOKIE_KEY, Record, dumps, expires_at, format_js_date, record_lifetime
 from .base import DEFAULT_TTL, Store, positive_int, positive_seconds
 
 
@@ -27,13 +27,6 @@ class _Entry(NamedTuple):
     #: Whether ``cookie`` still holds the expires of before a refresh: it is
     #: then written from ``expires_at`` when the record is read.
     stale: bool = False
-
-
-def _lifetime(cookie: object) -> float | None:
-    max_age = cookie.get("originalMaxAge") if isinstance(cookie, dict) else None
-    if isinstance(max_age, bool) or not isinstance(max_age, (int, float)):
-        return None
-    return max_age / 1000
 
 
 class MemoryStore(Store):
@@ -114,8 +107,9 @@ class MemoryStore(Store):
     def set(self, sid: str, record: Record) -> None:
         cookie, data = _encode(record)
         now = time.time()
-        lifetime = _lifetime(record.get(COOKIE_KEY))
-        entry = _Entry(expires_at(record, ttl=self.ttl, now=now), cookie, data, lifetime)
+        entry = _Entry(
+            expires_at(record, ttl=self.ttl, now=now), cookie, data, record_lifetime(record)
+        )
         with self._lock:
             self._write(sid, entry, now)
 
@@ -133,7 +127,7 @@ class MemoryStore(Store):
             expires_at(record, ttl=self.ttl, now=now),
             entry.cookie if cookie is None else dumps(cookie),
             entry.data,
-            _lifetime(cookie),
+            record_lifetime(record),
         )
         self._replace(sid, entry, moved, now)
 

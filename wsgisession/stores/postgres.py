@@ -211,7 +211,7 @@ class PostgresStore(Store):
         )
 
     def refresh(self, sid: str) -> bool:
-        parameters = {"now": time.time(), "ttl": self.ttl, "sid": sid}
+        parameters = self._refresh_parameters(sid)
 
         def refresh(connection: Connection) -> bool:
             return connection.execute(self._sql_refresh, parameters).rowcount > 0
@@ -219,13 +219,16 @@ class PostgresStore(Store):
         return self._run("refresh", refresh)
 
     def get_and_refresh(self, sid: str) -> Record | None:
-        parameters = {"now": time.time(), "ttl": self.ttl, "sid": sid}
+        parameters = self._refresh_parameters(sid)
 
         def get_and_refresh(connection: Connection) -> Record | None:
             row = connection.execute(self._sql_get_and_refresh, parameters).fetchone()
             return None if row is None else _decode(row[0])
 
         return self._run("get_and_refresh", get_and_refresh)
+
+    def _refresh_parameters(self, sid: str) -> dict[str, object]:
+        return {"now": time.time(), "ttl": self.ttl, "sid": sid}
 
     def prune(self) -> int:
         """Delete up to ``prune_batch`` expired rows now; return how many went."""
